@@ -1,0 +1,1292 @@
+//! pest parses one item's text; this module turns the pest tree into the
+//! AST and pest's errors into diagnostics.
+
+use pest::Parser as _;
+use pest::iterators::Pair;
+
+use crate::ast::*;
+use crate::lexer::{Token, TokenKind, check_nesting, lex, lex_diagnostics};
+use crate::{Diagnostic, Span};
+
+#[derive(pest_derive::Parser)]
+#[grammar = "pol.pest"]
+struct PolParser;
+
+/// The result of parsing one item's text.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParsedItem {
+    /// The AST, or `None` when the item has a syntax error.
+    pub item: Option<Item>,
+    /// For a broken item, the name it would have defined (so that uses of
+    /// the name elsewhere do not cascade into "unknown name" errors).
+    pub broken_name: Option<String>,
+    /// Diagnostics with spans relative to the item's text.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Parses one item (as produced by [`crate::split_items`]). Never panics;
+/// a broken item yields one syntax diagnostic.
+pub fn parse_item(text: &str) -> ParsedItem {
+    let tokens = lex(text);
+    let mut diagnostics = lex_diagnostics(text, &tokens);
+    if let Some(too_deep) = check_nesting(text, &tokens) {
+        diagnostics.push(too_deep);
+    }
+    if !diagnostics.is_empty() {
+        return ParsedItem {
+            item: None,
+            broken_name: name_hint(text, &tokens),
+            diagnostics,
+        };
+    }
+    enable_error_detail();
+    match PolParser::parse(Rule::item, text) {
+        Ok(mut pairs) => {
+            let mut builder = Builder {
+                text,
+                tokens: &tokens,
+                diagnostics: Vec::new(),
+                depth: 0,
+                reported_depth: false,
+            };
+            let item = pairs
+                .next()
+                .and_then(|item| item.into_inner().next())
+                .map(|pair| builder.item(pair));
+            ParsedItem {
+                item,
+                broken_name: None,
+                diagnostics: builder.diagnostics,
+            }
+        }
+        Err(error) => ParsedItem {
+            item: None,
+            broken_name: name_hint(text, &tokens),
+            diagnostics: vec![syntax_error(text, &tokens, &error)],
+        },
+    }
+}
+
+fn enable_error_detail() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| pest::set_error_detail(true));
+}
+
+/// The name a broken item meant to define: the identifier after its keyword.
+fn name_hint(text: &str, tokens: &[Token]) -> Option<String> {
+    let mut code = tokens.iter().filter(|t| !t.kind.is_comment());
+    let keyword = code.next()?;
+    let defines = matches!(
+        keyword.kind,
+        TokenKind::KwSchema
+            | TokenKind::KwEnum
+            | TokenKind::KwLet
+            | TokenKind::KwParam
+            | TokenKind::KwPolicy
+    );
+    let name = code.next()?;
+    (defines && name.kind == TokenKind::Ident).then(|| text[name.span.range()].to_string())
+}
+
+fn syntax_error(text: &str, tokens: &[Token], error: &pest::error::Error<Rule>) -> Diagnostic {
+    let mut position = match error.location {
+        pest::error::InputLocation::Pos(p) => p,
+        pest::error::InputLocation::Span((s, _)) => s,
+    };
+    // The furthest point any alternative reached says more than where the
+    // outermost alternative gave up.
+    if let Some(attempts) = error.parse_attempts() {
+        position = position.max(attempts.max_position);
+    }
+    let found = tokens
+        .iter()
+        .find(|t| t.span.start as usize >= position && !t.kind.is_comment())
+        .filter(|t| {
+            t.span.start as usize == position
+                || text[position..t.span.start as usize].trim().is_empty()
+        });
+    let (message, span) = match found {
+        Some(token) => {
+            let snippet = &text[token.span.range()];
+            let shown: String = snippet.chars().take(30).collect();
+            (format!("unexpected `{shown}`"), token.span)
+        }
+        None => {
+            let end = text.trim_end().len();
+            ("unexpected end of item".to_string(), Span::new(end, end))
+        }
+    };
+    let expected = expected_list(error);
+    let label = if expected.is_empty() {
+        "unexpected here".to_string()
+    } else {
+        format!("expected {expected}")
+    };
+    let mut diagnostic = Diagnostic::error("pol::parse::syntax", message).with_label(span, label);
+    if let Some(help) = found.and_then(|t| help_for(text, t)) {
+        diagnostic = diagnostic.with_help(help);
+    }
+    diagnostic
+}
+
+/// Human names for what the parser expected, from pest's parse attempts.
+fn expected_list(error: &pest::error::Error<Rule>) -> String {
+    let mut names: Vec<String> = Vec::new();
+    let mut push = |name: String| {
+        if !names.contains(&name) {
+            names.push(name);
+        }
+    };
+    if let pest::error::ErrorVariant::ParsingError { positives, .. } = &error.variant {
+        for rule in positives {
+            if let Some(name) = rule_name(*rule) {
+                push(name.to_string());
+            }
+        }
+    }
+    if let Some(attempts) = error.parse_attempts() {
+        for token in attempts.expected_tokens() {
+            // `ParsingToken` is not exported; its `Display` shows the literal.
+            let token = token.to_string();
+            let punctuation =
+                token.chars().all(|c| c.is_ascii_punctuation()) && !token.contains('"');
+            let keyword = token.chars().all(|c| c.is_ascii_lowercase() || c == '_');
+            if !token.is_empty() && (punctuation || keyword) {
+                push(format!("`{token}`"));
+            }
+        }
+    }
+    // Keep the list readable: structural expectations first, at most eight.
+    names.truncate(8);
+    match names.len() {
+        0 => String::new(),
+        1 => names.remove(0),
+        n => {
+            let last = names.remove(n - 1);
+            format!("{} or {last}", names.join(", "))
+        }
+    }
+}
+
+fn rule_name(rule: Rule) -> Option<&'static str> {
+    Some(match rule {
+        Rule::ident | Rule::word => "a name",
+        Rule::field_name => "a field name",
+        Rule::path => "a package path",
+        Rule::expr
+        | Rule::or_expr
+        | Rule::and_expr
+        | Rule::not_expr
+        | Rule::cmp_expr
+        | Rule::coalesce_expr
+        | Rule::add_expr
+        | Rule::mul_expr
+        | Rule::unary_expr
+        | Rule::postfix_expr => "an expression",
+        Rule::type_expr => "a type",
+        Rule::string | Rule::raw_string => "a string",
+        Rule::field => "a field",
+        Rule::variant => "a variant",
+        Rule::rule_stmt | Rule::local_let | Rule::default_rule => "a rule",
+        Rule::when_clause => "`when`",
+        Rule::block => "a block `{ ... }`",
+        Rule::expect_stmt | Rule::for_stmt | Rule::with_stmt => "a test statement",
+        Rule::cmp_op | Rule::add_op | Rule::mul_op => "an operator",
+        Rule::call_args => "arguments",
+        Rule::kw_of => "`of`",
+        Rule::EOI => "the end of the item",
+        _ => return None,
+    })
+}
+
+/// A specific hint for common slips.
+fn help_for(text: &str, token: &Token) -> Option<String> {
+    let snippet = &text[token.span.range()];
+    match (token.kind, snippet) {
+        (TokenKind::Eq, _) => Some("to compare, write `==`".to_string()),
+        (TokenKind::Ident, "elif" | "elsif") => Some("write `else if`".to_string()),
+        (TokenKind::Ident, "function" | "fn" | "def") => {
+            Some("Pol has no functions: write a `let` or a `policy`".to_string())
+        }
+        (TokenKind::Ident, "true" | "True" | "False" | "TRUE") => {
+            Some("booleans are written `true` and `false`".to_string())
+        }
+        (kind, _) if kind.is_keyword() => Some(format!(
+            "`{snippet}` is a keyword; it cannot be used as a name here"
+        )),
+        _ => None,
+    }
+}
+
+/// Builds the AST from pest pairs; collects literal errors (an integer too
+/// large, an unknown escape) that do not break the item.
+struct Builder<'t> {
+    text: &'t str,
+    tokens: &'t [Token],
+    diagnostics: Vec<Diagnostic>,
+    /// How many expression levels sit above the node being built.
+    depth: u32,
+    reported_depth: bool,
+}
+
+/// The deepest expression tree the parser builds. Every operator in a chain
+/// counts as a level (`a + b + c` is two deep), so later phases, which
+/// recurse over expressions, stay within a small stack.
+pub(crate) const MAX_EXPR_DEPTH: u32 = 256;
+
+/// The pair's span without the whitespace and comments pest lets trail
+/// inside it (implicit whitespace before an optional part that then
+/// matched nothing).
+fn span_of(tokens: &[Token], pair: &Pair<'_, Rule>) -> Span {
+    let (start, end) = (pair.as_span().start(), pair.as_span().end());
+    let within = tokens.partition_point(|t| (t.span.end as usize) <= end);
+    let last_code = tokens[..within].iter().rev().find(|t| !t.kind.is_comment());
+    match last_code {
+        Some(t) if t.span.end as usize > start => Span::new(start, t.span.end as usize),
+        _ => Span::new(start, end),
+    }
+}
+
+/// The pest tree is produced by our grammar, so its shape is known; a
+/// mismatch would be a bug in this file, not in the user's input. These
+/// helpers still never panic: they fall back to empty values.
+fn next_pair<'i>(pairs: &mut pest::iterators::Pairs<'i, Rule>) -> Option<Pair<'i, Rule>> {
+    pairs.next()
+}
+
+impl Builder<'_> {
+    /// The `///` comment directly before `start`, markers stripped.
+    fn doc_before(&self, start: u32) -> Option<String> {
+        let index = self.tokens.partition_point(|t| t.span.start < start);
+        let mut first = index;
+        while first > 0 && self.tokens[first - 1].kind == TokenKind::DocComment {
+            first -= 1;
+        }
+        if first == index {
+            return None;
+        }
+        let lines: Vec<&str> = self.tokens[first..index]
+            .iter()
+            .map(|t| {
+                let line = &self.text[t.span.range()][3..];
+                line.strip_prefix(' ').unwrap_or(line).trim_end()
+            })
+            .collect();
+        Some(lines.join("\n"))
+    }
+
+    fn item(&mut self, pair: Pair<'_, Rule>) -> Item {
+        let span = span_of(self.tokens, &pair);
+        let doc = self.doc_before(span.start);
+        let rule = pair.as_rule();
+        let mut inner = pair.into_inner();
+        let kind = match rule {
+            Rule::package_decl => ItemKind::Package(self.path(inner.next())),
+            Rule::import_decl => {
+                let path = self.path(inner.next());
+                let alias = inner.next().map(|p| self.ident(p));
+                ItemKind::Import(Import { path, alias })
+            }
+            Rule::schema_decl => {
+                let name = self.ident_opt(inner.next());
+                let fields = inner.map(|f| self.field(f)).collect();
+                ItemKind::Schema(Schema { name, fields })
+            }
+            Rule::enum_decl => {
+                let name = self.ident_opt(inner.next());
+                let variants = inner
+                    .map(|v| {
+                        let span = span_of(self.tokens, &v);
+                        let name = self.ident_opt(v.into_inner().next());
+                        Variant {
+                            name,
+                            doc: self.doc_before(span.start),
+                        }
+                    })
+                    .collect();
+                ItemKind::Enum(Enum { name, variants })
+            }
+            Rule::let_decl => ItemKind::Let(self.binding(span, inner)),
+            Rule::param_decl => ItemKind::Param(self.binding(span, inner)),
+            Rule::policy_decl => ItemKind::Policy(self.policy(inner)),
+            Rule::test_decl => {
+                let name = self.str_lit_opt(inner.next());
+                let body = inner.next().map(|b| self.block(b)).unwrap_or_default();
+                ItemKind::Test(Test { name, body })
+            }
+            _ => ItemKind::Package(Path {
+                segments: Vec::new(),
+                span,
+            }),
+        };
+        Item { kind, doc, span }
+    }
+
+    fn ident(&mut self, pair: Pair<'_, Rule>) -> Ident {
+        Ident {
+            name: pair.as_str().to_string(),
+            span: span_of(self.tokens, &pair),
+        }
+    }
+
+    fn ident_opt(&mut self, pair: Option<Pair<'_, Rule>>) -> Ident {
+        pair.map(|p| self.ident(p)).unwrap_or_else(|| Ident {
+            name: String::new(),
+            span: Span::default(),
+        })
+    }
+
+    fn path(&mut self, pair: Option<Pair<'_, Rule>>) -> Path {
+        let Some(pair) = pair else {
+            return Path {
+                segments: Vec::new(),
+                span: Span::default(),
+            };
+        };
+        let span = span_of(self.tokens, &pair);
+        let segments = pair.into_inner().map(|p| self.ident(p)).collect();
+        Path { segments, span }
+    }
+
+    fn field(&mut self, pair: Pair<'_, Rule>) -> Field {
+        let span = span_of(self.tokens, &pair);
+        let mut inner = pair.into_inner();
+        let name = self.ident_opt(inner.next());
+        let ty = self.type_expr(inner.next());
+        Field {
+            name,
+            ty,
+            doc: self.doc_before(span.start),
+            span,
+        }
+    }
+
+    fn binding(&mut self, span: Span, mut inner: pest::iterators::Pairs<'_, Rule>) -> Binding {
+        let name = self.ident_opt(inner.next());
+        let mut ty = None;
+        let mut value = None;
+        for pair in inner {
+            match pair.as_rule() {
+                Rule::type_expr => ty = Some(self.type_expr(Some(pair))),
+                _ => value = Some(self.expr(pair)),
+            }
+        }
+        let value = value.unwrap_or(Expr {
+            kind: ExprKind::None,
+            span,
+        });
+        Binding {
+            name,
+            ty,
+            value,
+            span,
+            doc: self.doc_before(span.start),
+        }
+    }
+
+    fn type_expr(&mut self, pair: Option<Pair<'_, Rule>>) -> TypeExpr {
+        let Some(pair) = pair else {
+            return TypeExpr {
+                kind: TypeExprKind::Named(Path {
+                    segments: Vec::new(),
+                    span: Span::default(),
+                }),
+                span: Span::default(),
+            };
+        };
+        let span = span_of(self.tokens, &pair);
+        let mut inner = pair.into_inner();
+        let base = inner.next();
+        let optional = inner.next().is_some();
+        let base_ty = match base {
+            Some(base) => {
+                let base_span = span_of(self.tokens, &base);
+                let rule = base.as_rule();
+                let mut parts = base.into_inner();
+                let kind = match rule {
+                    Rule::list_type => TypeExprKind::List(Box::new(self.type_expr(parts.next()))),
+                    Rule::set_type => TypeExprKind::Set(Box::new(self.type_expr(parts.next()))),
+                    Rule::map_type => {
+                        let key = self.type_expr(parts.next());
+                        let value = self.type_expr(parts.next());
+                        TypeExprKind::Map(Box::new(key), Box::new(value))
+                    }
+                    _ => {
+                        let segments = parts.map(|p| self.ident(p)).collect();
+                        TypeExprKind::Named(Path {
+                            segments,
+                            span: base_span,
+                        })
+                    }
+                };
+                TypeExpr {
+                    kind,
+                    span: base_span,
+                }
+            }
+            None => TypeExpr {
+                kind: TypeExprKind::Named(Path {
+                    segments: Vec::new(),
+                    span,
+                }),
+                span,
+            },
+        };
+        if optional {
+            TypeExpr {
+                kind: TypeExprKind::Optional(Box::new(base_ty)),
+                span,
+            }
+        } else {
+            base_ty
+        }
+    }
+
+    fn policy(&mut self, mut inner: pest::iterators::Pairs<'_, Rule>) -> Policy {
+        let name = self.ident_opt(inner.next());
+        let params = next_pair(&mut inner)
+            .map(|ps| {
+                ps.into_inner()
+                    .map(|p| {
+                        let mut parts = p.into_inner();
+                        let name = self.ident_opt(parts.next());
+                        let ty = self.type_expr(parts.next());
+                        PolicyParam { name, ty }
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let ret = self.type_expr(inner.next());
+        let body = inner.map(|stmt| self.policy_stmt(stmt)).collect();
+        Policy {
+            name,
+            params,
+            ret,
+            body,
+        }
+    }
+
+    fn policy_stmt(&mut self, pair: Pair<'_, Rule>) -> PolicyStmt {
+        let span = span_of(self.tokens, &pair);
+        match pair.as_rule() {
+            Rule::local_let => PolicyStmt::Let(self.binding(span, pair.into_inner())),
+            Rule::default_rule => {
+                let mut inner = pair.into_inner();
+                let keyword_span =
+                    Span::new(span.start as usize, span.start as usize + "default".len());
+                let what = inner.next();
+                let kind = match what {
+                    Some(p) if p.as_rule() == Rule::default_effect => {
+                        if p.as_str().starts_with("allow") {
+                            RuleKind::DefaultEffect(Effect::Allow)
+                        } else {
+                            RuleKind::DefaultEffect(Effect::Deny)
+                        }
+                    }
+                    Some(p) => RuleKind::DefaultValue(self.expr(p)),
+                    None => RuleKind::DefaultEffect(Effect::Deny),
+                };
+                let reason = self.str_lit_opt(inner.next());
+                PolicyStmt::Rule(crate::ast::Rule {
+                    kind,
+                    reason,
+                    when: None,
+                    id: None,
+                    unknown_attributes: Vec::new(),
+                    doc: self.doc_before(span.start),
+                    keyword_span,
+                    span,
+                })
+            }
+            _ => PolicyStmt::Rule(self.rule(pair)),
+        }
+    }
+
+    fn rule(&mut self, pair: Pair<'_, Rule>) -> crate::ast::Rule {
+        let span = span_of(self.tokens, &pair);
+        let mut id = None;
+        let mut unknown_attributes = Vec::new();
+        let mut body = None;
+        for part in pair.into_inner() {
+            if part.as_rule() == Rule::attribute {
+                let mut attr = part.into_inner();
+                let name = self.ident_opt(attr.next());
+                let value = self.str_lit_opt(attr.next());
+                if name.name == "id" {
+                    id = Some(value);
+                } else {
+                    unknown_attributes.push(name);
+                }
+            } else {
+                body = Some(part);
+            }
+        }
+        let Some(body) = body else {
+            return crate::ast::Rule {
+                kind: RuleKind::Allow,
+                reason: StrLit {
+                    value: String::new(),
+                    span,
+                },
+                when: None,
+                id,
+                unknown_attributes,
+                doc: None,
+                keyword_span: span,
+                span,
+            };
+        };
+        let body_span = span_of(self.tokens, &body);
+        let doc = self.doc_before(span.start);
+        let rule = body.as_rule();
+        let keyword_len = body
+            .as_str()
+            .find(|c: char| !(c.is_ascii_alphabetic() || c == '_'))
+            .unwrap_or(0);
+        let keyword_span = Span::new(
+            body_span.start as usize,
+            body_span.start as usize + keyword_len,
+        );
+        let mut parts = body.into_inner().peekable();
+        let mut reason = None;
+        let mut when = None;
+        let mut limit = None;
+        let mut exprs = Vec::new();
+        let mut names = Vec::new();
+        while let Some(part) = parts.next() {
+            match part.as_rule() {
+                Rule::string | Rule::raw_string => reason = Some(self.str_lit(part)),
+                Rule::when_clause => when = part.into_inner().next().map(|e| self.expr(e)),
+                Rule::limit_clause => {
+                    limit = part.into_inner().nth(1).map(|e| self.expr(e));
+                }
+                Rule::ident => names.push(self.ident(part)),
+                Rule::kw_of | Rule::kw_in => {}
+                _ => exprs.push(self.expr(part)),
+            }
+        }
+        let reason = reason.unwrap_or(StrLit {
+            value: String::new(),
+            span: body_span,
+        });
+        let placeholder = Expr {
+            kind: ExprKind::None,
+            span: body_span,
+        };
+        let mut exprs = exprs.into_iter();
+        let mut names = names.into_iter();
+        let kind = match rule {
+            Rule::deny_rule => RuleKind::Deny,
+            Rule::approval_rule => RuleKind::RequireApproval,
+            Rule::redact_rule => RuleKind::Redact {
+                target: exprs.next().unwrap_or(placeholder),
+            },
+            Rule::alert_rule => RuleKind::Alert {
+                severity: names.next().unwrap_or(Ident {
+                    name: String::new(),
+                    span: body_span,
+                }),
+            },
+            Rule::return_rule => RuleKind::Return {
+                value: exprs.next().unwrap_or(placeholder),
+            },
+            Rule::keep_rule => RuleKind::Keep {
+                var: names.next().unwrap_or(Ident {
+                    name: String::new(),
+                    span: body_span,
+                }),
+                collection: exprs.next().unwrap_or(placeholder),
+                limit,
+            },
+            _ => RuleKind::Allow,
+        };
+        crate::ast::Rule {
+            kind,
+            reason,
+            when,
+            id,
+            unknown_attributes,
+            doc,
+            keyword_span,
+            span,
+        }
+    }
+
+    fn block(&mut self, pair: Pair<'_, Rule>) -> Vec<TestStmt> {
+        pair.into_inner().map(|stmt| self.test_stmt(stmt)).collect()
+    }
+
+    fn test_stmt(&mut self, pair: Pair<'_, Rule>) -> TestStmt {
+        let span = span_of(self.tokens, &pair);
+        let rule = pair.as_rule();
+        let mut inner = pair.into_inner();
+        match rule {
+            Rule::local_let => TestStmt::Let(self.binding(span, inner)),
+            Rule::for_stmt => {
+                let var = self.ident_opt(inner.next());
+                let cases = inner.next().map_or(
+                    Expr {
+                        kind: ExprKind::None,
+                        span,
+                    },
+                    |e| self.expr(e),
+                );
+                let body = inner.next().map(|b| self.block(b)).unwrap_or_default();
+                TestStmt::For {
+                    var,
+                    cases,
+                    body,
+                    span,
+                }
+            }
+            Rule::with_stmt => {
+                let mut bindings = Vec::new();
+                let mut body = Vec::new();
+                for part in inner {
+                    if part.as_rule() == Rule::with_binding {
+                        let mut b = part.into_inner();
+                        let path = self.path(b.next());
+                        let value = b.next().map_or(
+                            Expr {
+                                kind: ExprKind::None,
+                                span,
+                            },
+                            |e| self.expr(e),
+                        );
+                        bindings.push((path, value));
+                    } else {
+                        body = self.block(part);
+                    }
+                }
+                TestStmt::With {
+                    bindings,
+                    body,
+                    span,
+                }
+            }
+            _ => TestStmt::Expect(inner.next().map_or(
+                Expr {
+                    kind: ExprKind::None,
+                    span,
+                },
+                |e| self.expr(e),
+            )),
+        }
+    }
+
+    fn str_lit_opt(&mut self, pair: Option<Pair<'_, Rule>>) -> StrLit {
+        match pair {
+            Some(p) => self.str_lit(p),
+            None => StrLit {
+                value: String::new(),
+                span: Span::default(),
+            },
+        }
+    }
+
+    fn str_lit(&mut self, pair: Pair<'_, Rule>) -> StrLit {
+        let span = span_of(self.tokens, &pair);
+        let value = match pair.as_rule() {
+            Rule::raw_string => pair
+                .into_inner()
+                .next()
+                .map(|p| p.as_str().to_string())
+                .unwrap_or_default(),
+            _ => {
+                let inner = pair.into_inner().next();
+                match inner {
+                    Some(inner) => {
+                        let start = inner.as_span().start();
+                        self.unescape(inner.as_str(), start)
+                    }
+                    None => String::new(),
+                }
+            }
+        };
+        StrLit { value, span }
+    }
+
+    /// Processes escapes; `offset` is where `raw` starts, for error spans.
+    fn unescape(&mut self, raw: &str, offset: usize) -> String {
+        let mut out = String::with_capacity(raw.len());
+        let mut chars = raw.char_indices().peekable();
+        while let Some((i, c)) = chars.next() {
+            if c != '\\' {
+                out.push(c);
+                continue;
+            }
+            let Some((j, escaped)) = chars.next() else {
+                break;
+            };
+            match escaped {
+                'n' => out.push('\n'),
+                't' => out.push('\t'),
+                'r' => out.push('\r'),
+                '0' => out.push('\0'),
+                '\\' => out.push('\\'),
+                '"' => out.push('"'),
+                'u' => {
+                    // \u{XXXX}
+                    let rest = &raw[j + 1..];
+                    let decoded = rest
+                        .strip_prefix('{')
+                        .and_then(|r| r.split_once('}'))
+                        .and_then(|(hex, _)| {
+                            u32::from_str_radix(hex, 16).ok().and_then(char::from_u32).map(|c| (c, hex.len() + 2))
+                        });
+                    match decoded {
+                        Some((ch, consumed)) => {
+                            out.push(ch);
+                            for _ in 0..consumed {
+                                chars.next();
+                            }
+                        }
+                        None => self.diagnostics.push(
+                            Diagnostic::error("pol::parse::invalid_escape", "invalid unicode escape")
+                                .with_label(Span::new(offset + i, offset + j + 1), "expected `\\u{XXXX}` with 1 to 6 hex digits")
+                                .with_help("write a code point such as `\\u{1F600}`"),
+                        ),
+                    }
+                }
+                other => self.diagnostics.push(
+                    Diagnostic::error("pol::parse::invalid_escape", format!("unknown escape `\\{other}`"))
+                        .with_label(Span::new(offset + i, offset + j + other.len_utf8()), "not a valid escape")
+                        .with_help("valid escapes are `\\n`, `\\t`, `\\r`, `\\0`, `\\\\`, `\\\"` and `\\u{...}`; for regexes use a raw string `r\"...\"`"),
+                ),
+            }
+        }
+        out
+    }
+
+    fn expr(&mut self, pair: Pair<'_, Rule>) -> Expr {
+        // Descend through precedence levels that hold a single operand
+        // without recursing: a parenthesised literal is one frame, not ten.
+        let mut pair = pair;
+        loop {
+            let passthrough = matches!(
+                pair.as_rule(),
+                Rule::expr
+                    | Rule::or_expr
+                    | Rule::and_expr
+                    | Rule::not_expr
+                    | Rule::cmp_expr
+                    | Rule::coalesce_expr
+                    | Rule::add_expr
+                    | Rule::mul_expr
+                    | Rule::unary_expr
+                    | Rule::postfix_expr
+            );
+            let mut inner = pair.clone().into_inner();
+            match (passthrough, inner.next(), inner.next()) {
+                (true, Some(only), None) => pair = only,
+                _ => break,
+            }
+        }
+        let span = span_of(self.tokens, &pair);
+        if self.depth > MAX_EXPR_DEPTH {
+            self.report_too_deep(span);
+            return Expr {
+                kind: ExprKind::None,
+                span,
+            };
+        }
+        self.depth += 1;
+        let expr = match pair.as_rule() {
+            Rule::or_expr | Rule::and_expr | Rule::add_expr | Rule::mul_expr => {
+                self.left_assoc(pair)
+            }
+            Rule::coalesce_expr => self.coalesce(pair),
+            Rule::cmp_expr => self.comparison(pair),
+            Rule::not_expr | Rule::unary_expr => self.prefixed(pair),
+            Rule::postfix_expr => self.postfix(pair),
+            _ => self.primary(pair),
+        };
+        self.depth -= 1;
+        expr
+    }
+
+    /// Builds the operands of a chain of `links` operators: in the folded
+    /// tree they sit up to `links` levels below the chain's root. `None`
+    /// (reported) when that is deeper than [`MAX_EXPR_DEPTH`].
+    fn operands<'i>(
+        &mut self,
+        pairs: impl Iterator<Item = Pair<'i, Rule>>,
+        links: usize,
+        span: Span,
+    ) -> Option<Vec<Expr>> {
+        let links = u32::try_from(links).unwrap_or(u32::MAX);
+        if self.depth.saturating_add(links) > MAX_EXPR_DEPTH {
+            self.report_too_deep(span);
+            return None;
+        }
+        self.depth += links;
+        let out = pairs.map(|p| self.expr(p)).collect();
+        self.depth -= links;
+        Some(out)
+    }
+
+    fn report_too_deep(&mut self, span: Span) {
+        if self.reported_depth {
+            return;
+        }
+        self.reported_depth = true;
+        self.diagnostics.push(
+            Diagnostic::error(
+                "pol::parse::too_deep",
+                format!("expression nests more than {MAX_EXPR_DEPTH} levels deep"),
+            )
+            .with_label(span, "nesting exceeds the limit here")
+            .with_help(
+                "each operator in a chain counts as a level; split the expression with `let` \
+                 bindings, or test membership with `in { ... }` instead of a long `or` chain",
+            ),
+        );
+    }
+
+    fn binary_op(pair: &Pair<'_, Rule>) -> BinaryOp {
+        match pair.as_rule() {
+            Rule::kw_or => BinaryOp::Or,
+            Rule::kw_and => BinaryOp::And,
+            Rule::not_in => BinaryOp::NotIn,
+            Rule::kw_in => BinaryOp::In,
+            _ => match pair.as_str() {
+                "==" => BinaryOp::Eq,
+                "!=" => BinaryOp::Ne,
+                "<" => BinaryOp::Lt,
+                "<=" => BinaryOp::Le,
+                ">" => BinaryOp::Gt,
+                ">=" => BinaryOp::Ge,
+                "+" => BinaryOp::Add,
+                "-" => BinaryOp::Sub,
+                "*" => BinaryOp::Mul,
+                "/" => BinaryOp::Div,
+                "%" => BinaryOp::Rem,
+                s if s.starts_with("not") => BinaryOp::NotIn,
+                s if s.starts_with("in") => BinaryOp::In,
+                _ => BinaryOp::Eq,
+            },
+        }
+    }
+
+    /// `a op b op c` folded left, iteratively.
+    fn left_assoc(&mut self, pair: Pair<'_, Rule>) -> Expr {
+        let span = span_of(self.tokens, &pair);
+        let mut ops = Vec::new();
+        let mut operand_pairs = Vec::new();
+        for (i, part) in pair.into_inner().enumerate() {
+            if i % 2 == 1 {
+                ops.push((Self::binary_op(&part), span_of(self.tokens, &part)));
+            } else {
+                operand_pairs.push(part);
+            }
+        }
+        let Some(operands) = self.operands(operand_pairs.into_iter(), ops.len(), span) else {
+            return Expr {
+                kind: ExprKind::None,
+                span,
+            };
+        };
+        let mut operands = operands.into_iter();
+        let Some(mut acc) = operands.next() else {
+            return Expr {
+                kind: ExprKind::None,
+                span,
+            };
+        };
+        for ((op, op_span), rhs) in ops.into_iter().zip(operands) {
+            let span = acc.span.cover(rhs.span);
+            acc = Expr {
+                kind: ExprKind::Binary {
+                    op,
+                    op_span,
+                    lhs: Box::new(acc),
+                    rhs: Box::new(rhs),
+                },
+                span,
+            };
+        }
+        acc
+    }
+
+    /// `a ?? b ?? c` folded right, iteratively.
+    fn coalesce(&mut self, pair: Pair<'_, Rule>) -> Expr {
+        let span = span_of(self.tokens, &pair);
+        let text = self.text;
+        let parts: Vec<Pair<'_, Rule>> = pair.into_inner().collect();
+        let links = parts.len().saturating_sub(1);
+        let Some(operands) = self.operands(parts.into_iter(), links, span) else {
+            return Expr {
+                kind: ExprKind::None,
+                span,
+            };
+        };
+        let mut operands = operands.into_iter().rev();
+        let Some(mut acc) = operands.next() else {
+            return Expr {
+                kind: ExprKind::None,
+                span,
+            };
+        };
+        for lhs in operands {
+            let op_span = find_operator(text, lhs.span.end, acc.span.start, "??");
+            let span = lhs.span.cover(acc.span);
+            acc = Expr {
+                kind: ExprKind::Binary {
+                    op: BinaryOp::Coalesce,
+                    op_span,
+                    lhs: Box::new(lhs),
+                    rhs: Box::new(acc),
+                },
+                span,
+            };
+        }
+        acc
+    }
+
+    fn comparison(&mut self, pair: Pair<'_, Rule>) -> Expr {
+        let span = span_of(self.tokens, &pair);
+        let mut inner = pair.into_inner();
+        let Some(first) = inner.next() else {
+            return Expr {
+                kind: ExprKind::None,
+                span,
+            };
+        };
+        let lhs = self.expr(first);
+        match (inner.next(), inner.next()) {
+            (Some(op), Some(rhs)) => {
+                let op_span = span_of(self.tokens, &op);
+                let op_inner = op.clone().into_inner().next();
+                let op = match op_inner {
+                    Some(inner) => Self::binary_op(&inner),
+                    None => Self::binary_op(&op),
+                };
+                let rhs = self.expr(rhs);
+                Expr {
+                    kind: ExprKind::Binary {
+                        op,
+                        op_span,
+                        lhs: Box::new(lhs),
+                        rhs: Box::new(rhs),
+                    },
+                    span,
+                }
+            }
+            _ => lhs,
+        }
+    }
+
+    /// `not not x` and `- -x`: prefix operators applied right to left.
+    fn prefixed(&mut self, pair: Pair<'_, Rule>) -> Expr {
+        let span = span_of(self.tokens, &pair);
+        let mut ops = Vec::new();
+        let mut operand_pair = None;
+        for part in pair.into_inner() {
+            match part.as_rule() {
+                Rule::kw_not => ops.push((UnaryOp::Not, span_of(self.tokens, &part))),
+                Rule::neg_op => ops.push((UnaryOp::Neg, span_of(self.tokens, &part))),
+                _ => operand_pair = Some(part),
+            }
+        }
+        let Some(operand) = self.operands(operand_pair.into_iter(), ops.len(), span) else {
+            return Expr {
+                kind: ExprKind::None,
+                span,
+            };
+        };
+        let operand = operand.into_iter().next();
+        let mut acc = operand.unwrap_or(Expr {
+            kind: ExprKind::None,
+            span,
+        });
+        for (op, op_span) in ops.into_iter().rev() {
+            // Fold `-<literal>` into the literal so `-9223372036854775808` is representable.
+            if op == UnaryOp::Neg {
+                if let ExprKind::Int(n) = acc.kind {
+                    if n >= 0 || n == i64::MIN {
+                        acc = Expr {
+                            kind: ExprKind::Int(n.wrapping_neg()),
+                            span: op_span.cover(acc.span),
+                        };
+                        continue;
+                    }
+                }
+            }
+            let span = op_span.cover(acc.span);
+            acc = Expr {
+                kind: ExprKind::Unary {
+                    op,
+                    op_span,
+                    operand: Box::new(acc),
+                },
+                span,
+            };
+        }
+        acc
+    }
+
+    fn postfix(&mut self, pair: Pair<'_, Rule>) -> Expr {
+        let span = span_of(self.tokens, &pair);
+        let mut inner = pair.into_inner();
+        let Some(first) = inner.next() else {
+            return Expr {
+                kind: ExprKind::None,
+                span,
+            };
+        };
+        let postfixes: Vec<Pair<'_, Rule>> = inner.collect();
+        let Some(mut acc) = self
+            .operands(std::iter::once(first), postfixes.len(), span)
+            .and_then(|mut v| v.pop())
+        else {
+            return Expr {
+                kind: ExprKind::None,
+                span,
+            };
+        };
+        for part in postfixes {
+            let part_span = span_of(self.tokens, &part);
+            let span = acc.span.cover(part_span);
+            let rule = part.as_rule();
+            let mut parts = part.into_inner();
+            acc = match rule {
+                Rule::field_access | Rule::opt_field => {
+                    let name = self.ident_opt(parts.next());
+                    ExprKind::Field {
+                        base: Box::new(acc),
+                        name,
+                        optional: rule == Rule::opt_field,
+                    }
+                }
+                Rule::index | Rule::opt_index => {
+                    let index = parts.next().map_or(
+                        Expr {
+                            kind: ExprKind::None,
+                            span: part_span,
+                        },
+                        |e| self.expr(e),
+                    );
+                    ExprKind::Index {
+                        base: Box::new(acc),
+                        index: Box::new(index),
+                        optional: rule == Rule::opt_index,
+                    }
+                }
+                _ => {
+                    let args = parts.map(|a| self.expr(a)).collect();
+                    ExprKind::Call {
+                        callee: Box::new(acc),
+                        args,
+                    }
+                }
+            }
+            .with_span(span);
+        }
+        acc
+    }
+
+    fn primary(&mut self, pair: Pair<'_, Rule>) -> Expr {
+        let span = span_of(self.tokens, &pair);
+        let text = pair.as_str();
+        let kind = match pair.as_rule() {
+            Rule::kw_true => ExprKind::Bool(true),
+            Rule::kw_false => ExprKind::Bool(false),
+            Rule::kw_none => ExprKind::None,
+            Rule::kw_now => ExprKind::Now,
+            Rule::ident => ExprKind::Name(self.ident(pair)),
+            Rule::int => {
+                let digits: String = text.chars().filter(|c| *c != '_').collect();
+                match digits.parse::<i64>() {
+                    Ok(n) => ExprKind::Int(n),
+                    // `9223372036854775808` is only valid negated; the prefix fold handles it.
+                    Err(_) if digits == "9223372036854775808" => ExprKind::Int(i64::MIN),
+                    Err(_) => {
+                        self.diagnostics.push(
+                            Diagnostic::error(
+                                "pol::parse::int_too_large",
+                                "integer literal out of range",
+                            )
+                            .with_label(span, "does not fit in a 64-bit signed integer")
+                            .with_help(format!(
+                                "integers range from {} to {}",
+                                i64::MIN,
+                                i64::MAX
+                            )),
+                        );
+                        ExprKind::Int(0)
+                    }
+                }
+            }
+            Rule::float => {
+                let digits: String = text.chars().filter(|c| *c != '_').collect();
+                match digits.parse::<f64>() {
+                    Ok(f) if f.is_finite() => ExprKind::Float(FloatLit(f)),
+                    _ => {
+                        self.diagnostics.push(
+                            Diagnostic::error(
+                                "pol::parse::float_out_of_range",
+                                "float literal out of range",
+                            )
+                            .with_label(span, "this is not a finite 64-bit float"),
+                        );
+                        ExprKind::Float(FloatLit(0.0))
+                    }
+                }
+            }
+            Rule::duration => match pol_ir::time::parse_duration_literal(text) {
+                Some(nanos) => ExprKind::Duration(nanos),
+                None => {
+                    self.diagnostics.push(
+                        Diagnostic::error(
+                            "pol::parse::duration_out_of_range",
+                            "duration literal out of range",
+                        )
+                        .with_label(span, "longer than about 292 years")
+                        .with_help("durations are stored as signed 64-bit nanoseconds"),
+                    );
+                    ExprKind::Duration(0)
+                }
+            },
+            Rule::timestamp => {
+                let inner = pair.into_inner().next();
+                let raw = inner.as_ref().map_or("", |p| p.as_str());
+                match pol_ir::time::parse_timestamp(raw) {
+                    Ok(nanos) => ExprKind::Timestamp(nanos),
+                    Err(problem) => {
+                        self.diagnostics.push(
+                            Diagnostic::error(
+                                "pol::parse::invalid_timestamp",
+                                format!("invalid timestamp `{raw}`"),
+                            )
+                            .with_label(span, problem)
+                            .with_help(
+                                "write an RFC 3339 timestamp such as `t\"2026-01-31T09:30:00Z\"`",
+                            ),
+                        );
+                        ExprKind::Timestamp(0)
+                    }
+                }
+            }
+            Rule::string | Rule::raw_string => ExprKind::Str(self.str_lit(pair).value),
+            Rule::paren => {
+                let inner = pair.into_inner().next().map_or(
+                    Expr {
+                        kind: ExprKind::None,
+                        span,
+                    },
+                    |e| self.expr(e),
+                );
+                ExprKind::Paren(Box::new(inner))
+            }
+            Rule::if_expr => {
+                let mut parts = pair.into_inner().map(|p| self.expr(p));
+                let none = || Expr {
+                    kind: ExprKind::None,
+                    span,
+                };
+                let cond = parts.next().unwrap_or_else(none);
+                let then = parts.next().unwrap_or_else(none);
+                let otherwise = parts.next().unwrap_or_else(none);
+                ExprKind::If {
+                    cond: Box::new(cond),
+                    then: Box::new(then),
+                    otherwise: Box::new(otherwise),
+                }
+            }
+            Rule::quantifier => {
+                let mut kind = QuantKind::Any;
+                let mut vars = Vec::new();
+                let mut exprs = Vec::new();
+                for part in pair.into_inner() {
+                    match part.as_rule() {
+                        Rule::quant_kw => {
+                            kind = match part.as_str() {
+                                "all" => QuantKind::All,
+                                "count" => QuantKind::Count,
+                                "filter" => QuantKind::Filter,
+                                "map" => QuantKind::Map,
+                                _ => QuantKind::Any,
+                            }
+                        }
+                        Rule::ident => vars.push(self.ident(part)),
+                        Rule::kw_in => {}
+                        _ => exprs.push(self.expr(part)),
+                    }
+                }
+                let mut exprs = exprs.into_iter();
+                let none = || Expr {
+                    kind: ExprKind::None,
+                    span,
+                };
+                let collection = exprs.next().unwrap_or_else(none);
+                let body = exprs.next().unwrap_or_else(none);
+                ExprKind::Quant {
+                    kind,
+                    vars,
+                    collection: Box::new(collection),
+                    body: Box::new(body),
+                }
+            }
+            Rule::list_lit => ExprKind::List(pair.into_inner().map(|p| self.expr(p)).collect()),
+            Rule::set_lit => ExprKind::Set(pair.into_inner().map(|p| self.expr(p)).collect()),
+            Rule::empty_braces => ExprKind::EmptyBraces,
+            Rule::record_lit => ExprKind::Record(
+                pair.into_inner()
+                    .map(|entry| {
+                        let mut parts = entry.into_inner();
+                        let name = self.ident_opt(parts.next());
+                        let value = parts.next().map_or(
+                            Expr {
+                                kind: ExprKind::None,
+                                span,
+                            },
+                            |e| self.expr(e),
+                        );
+                        (name, value)
+                    })
+                    .collect(),
+            ),
+            Rule::map_lit => ExprKind::Map(
+                pair.into_inner()
+                    .map(|entry| {
+                        let mut parts = entry.into_inner();
+                        let key = self.str_lit_opt(parts.next());
+                        let value = parts.next().map_or(
+                            Expr {
+                                kind: ExprKind::None,
+                                span,
+                            },
+                            |e| self.expr(e),
+                        );
+                        (key, value)
+                    })
+                    .collect(),
+            ),
+            _ => ExprKind::None,
+        };
+        Expr { kind, span }
+    }
+}
+
+trait WithSpan {
+    fn with_span(self, span: Span) -> Expr;
+}
+
+impl WithSpan for ExprKind {
+    fn with_span(self, span: Span) -> Expr {
+        Expr { kind: self, span }
+    }
+}
+
+/// The span of `op` written between two operands.
+fn find_operator(text: &str, from: u32, to: u32, op: &str) -> Span {
+    let (from, to) = (from as usize, (to as usize).min(text.len()));
+    text.get(from..to)
+        .and_then(|between| between.find(op))
+        .map_or(Span::new(from, to), |at| {
+            Span::new(from + at, from + at + op.len())
+        })
+}
+
+#[cfg(test)]
+mod tests;
