@@ -95,8 +95,12 @@ fn syntax_error(text: &str, tokens: &[Token], error: &pest::error::Error<Rule>) 
     };
     // The furthest point any alternative reached says more than where the
     // outermost alternative gave up.
+    let mut moved = false;
     if let Some(attempts) = error.parse_attempts() {
-        position = position.max(attempts.max_position);
+        if attempts.max_position > position {
+            position = attempts.max_position;
+            moved = true;
+        }
     }
     let found = tokens
         .iter()
@@ -116,7 +120,7 @@ fn syntax_error(text: &str, tokens: &[Token], error: &pest::error::Error<Rule>) 
             ("unexpected end of item".to_string(), Span::new(end, end))
         }
     };
-    let expected = expected_list(error);
+    let expected = expected_list(error, moved);
     let label = if expected.is_empty() {
         "unexpected here".to_string()
     } else {
@@ -130,14 +134,16 @@ fn syntax_error(text: &str, tokens: &[Token], error: &pest::error::Error<Rule>) 
 }
 
 /// Human names for what the parser expected, from pest's parse attempts.
-fn expected_list(error: &pest::error::Error<Rule>) -> String {
+fn expected_list(error: &pest::error::Error<Rule>, only_attempts: bool) -> String {
     let mut names: Vec<String> = Vec::new();
     let mut push = |name: String| {
         if !names.contains(&name) {
             names.push(name);
         }
     };
-    if let pest::error::ErrorVariant::ParsingError { positives, .. } = &error.variant {
+    if let (pest::error::ErrorVariant::ParsingError { positives, .. }, false) =
+        (&error.variant, only_attempts)
+    {
         for rule in positives {
             if let Some(name) = rule_name(*rule) {
                 push(name.to_string());
@@ -151,7 +157,8 @@ fn expected_list(error: &pest::error::Error<Rule>) -> String {
             let punctuation =
                 token.chars().all(|c| c.is_ascii_punctuation()) && !token.contains('"');
             let keyword = token.chars().all(|c| c.is_ascii_lowercase() || c == '_');
-            if !token.is_empty() && (punctuation || keyword) {
+            let comment = token.starts_with("//");
+            if !token.is_empty() && !comment && (punctuation || keyword) {
                 push(format!("`{token}`"));
             }
         }
@@ -323,9 +330,10 @@ impl Builder<'_> {
     }
 
     fn ident(&mut self, pair: Pair<'_, Rule>) -> Ident {
+        let span = span_of(self.tokens, &pair);
         Ident {
-            name: pair.as_str().to_string(),
-            span: span_of(self.tokens, &pair),
+            name: self.text[span.range()].to_string(),
+            span,
         }
     }
 
@@ -411,13 +419,7 @@ impl Builder<'_> {
                         let value = self.type_expr(parts.next());
                         TypeExprKind::Map(Box::new(key), Box::new(value))
                     }
-                    _ => {
-                        let segments = parts.map(|p| self.ident(p)).collect();
-                        TypeExprKind::Named(Path {
-                            segments,
-                            span: base_span,
-                        })
-                    }
+                    _ => TypeExprKind::Named(self.path(parts.next())),
                 };
                 TypeExpr {
                     kind,

@@ -1,0 +1,323 @@
+//! `pol-sema`: the salsa database of the Pol front end, name resolution and
+//! type checking.
+//!
+//! Source files are salsa inputs. Splitting a file into items and parsing
+//! each item are tracked queries; an item's parse is keyed by its text, so
+//! an edit elsewhere (even above it in the same file) reuses it. Resolution
+//! and checking run over the whole project and return their diagnostics
+//! with their results (no accumulators).
+//!
+//! **Invariant:** the core does no IO. Files arrive as text through
+//! [`Workspace::set_files`]; `polc` and `pol-lsp` read the disk.
+
+mod check;
+mod program;
+mod suggest;
+pub mod ty;
+
+use std::sync::{Arc, Mutex};
+
+use pol_syntax::{Diagnostic, ast};
+
+pub use program::{
+    Def, EnumDef, FileScope, ImportTarget, LetDef, PackageInfo, ParamDef, PolicyDef, PolicyKind,
+    Program, SchemaDef, TestDef,
+};
+pub use ty::{EnumId, SchemaId, Ty};
+
+/// One source file: its path (as shown in diagnostics) and its text.
+#[salsa::input(debug)]
+pub struct SourceFile {
+    /// Path, relative to where `polc` was pointed or as the editor names it.
+    #[returns(ref)]
+    pub path: String,
+    /// The whole text.
+    #[returns(ref)]
+    pub text: String,
+}
+
+/// The set of files checked together.
+#[salsa::input(debug)]
+pub struct Project {
+    /// The project's own files.
+    #[returns(ref)]
+    pub files: Vec<SourceFile>,
+    /// The embedded standard library; a package the project defines itself
+    /// replaces the embedded one.
+    #[returns(ref)]
+    pub stdlib: Vec<SourceFile>,
+}
+
+/// One item's text, interned so that equal text parses once.
+#[salsa::interned(debug)]
+struct ItemText<'db> {
+    #[returns(ref)]
+    text: String,
+}
+
+/// A file split into items and each item parsed. Spans inside items are
+/// item-relative; `items` records each item's offset.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FileSyntax {
+    /// Parsed items with their byte offsets in the file.
+    pub items: Vec<(u32, Arc<ast::Item>)>,
+    /// Names defined by items that failed to parse.
+    pub broken_names: Vec<String>,
+    /// Lexical and syntax diagnostics, spans absolute in the file.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl FileSyntax {
+    /// The `package` declaration, if the file has one (the first).
+    pub fn package(&self) -> Option<&ast::Path> {
+        self.items.iter().find_map(|(_, item)| match &item.kind {
+            ast::ItemKind::Package(path) => Some(path),
+            _ => None,
+        })
+    }
+}
+
+#[salsa::tracked(returns(ref))]
+fn parse_item_text<'db>(
+    db: &'db dyn salsa::Database,
+    item: ItemText<'db>,
+) -> Arc<pol_syntax::ParsedItem> {
+    Arc::new(pol_syntax::parse_item(item.text(db)))
+}
+
+/// The syntax of one file. Re-runs when the file's text changes; each
+/// item's parse is reused when the item's text is unchanged.
+#[salsa::tracked(returns(ref))]
+pub fn file_syntax(db: &dyn salsa::Database, file: SourceFile) -> Arc<FileSyntax> {
+    let text = file.text(db);
+    let split = pol_syntax::split_items(text);
+    let mut diagnostics = split.diagnostics;
+    let mut items = Vec::with_capacity(split.items.len());
+    let mut broken_names = Vec::new();
+    for slice in &split.items {
+        let item_text = ItemText::new(db, text[slice.span.range()].to_string());
+        let parsed = parse_item_text(db, item_text);
+        diagnostics.extend(
+            parsed
+                .diagnostics
+                .iter()
+                .map(|d| d.shifted(slice.span.start)),
+        );
+        match &parsed.item {
+            Some(item) => items.push((slice.span.start, Arc::new(item.clone()))),
+            None => broken_names.extend(parsed.broken_name.clone()),
+        }
+    }
+    Arc::new(FileSyntax {
+        items,
+        broken_names,
+        diagnostics,
+    })
+}
+
+/// The resolved and checked project: the program model and every
+/// resolution and type diagnostic, by file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CheckedProject {
+    /// Packages, definitions and their types.
+    pub program: Program,
+    /// Diagnostics per file, in the order of [`Program::files`].
+    pub diagnostics: Vec<Vec<Diagnostic>>,
+}
+
+/// Resolves and type-checks the whole project.
+#[salsa::tracked(returns(ref))]
+pub fn check_project(db: &dyn salsa::Database, project: Project) -> Arc<CheckedProject> {
+    let mut inputs: Vec<(SourceFile, Arc<FileSyntax>, bool)> = project
+        .files(db)
+        .iter()
+        .map(|f| (*f, file_syntax(db, *f).clone(), false))
+        .collect();
+    let own_packages: std::collections::HashSet<String> = inputs
+        .iter()
+        .filter_map(|(_, syntax, _)| syntax.package().map(ast::Path::dotted))
+        .collect();
+    for file in project.stdlib(db) {
+        let syntax = file_syntax(db, *file).clone();
+        let replaced = syntax
+            .package()
+            .is_some_and(|p| own_packages.contains(&p.dotted()));
+        if !replaced {
+            inputs.push((*file, syntax, true));
+        }
+    }
+    let files: Vec<program::InputFile> = inputs
+        .iter()
+        .map(|(file, syntax, embedded)| program::InputFile {
+            path: file.path(db).clone(),
+            syntax: syntax.clone(),
+            embedded: *embedded,
+        })
+        .collect();
+    Arc::new(check::check(files))
+}
+
+/// The front end's database: salsa storage plus a log of executed queries
+/// for tests that check incrementality.
+#[salsa::db]
+#[derive(Clone)]
+pub struct Database {
+    storage: salsa::Storage<Self>,
+    executed: Arc<Mutex<Vec<String>>>,
+}
+
+impl std::fmt::Debug for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Database").finish_non_exhaustive()
+    }
+}
+
+impl Default for Database {
+    fn default() -> Database {
+        let executed: Arc<Mutex<Vec<String>>> = Arc::default();
+        let log = executed.clone();
+        let storage = salsa::Storage::new(Some(Box::new(move |event: salsa::Event| {
+            if let salsa::EventKind::WillExecute { database_key } = event.kind {
+                if let Ok(mut log) = log.lock() {
+                    log.push(format!("{database_key:?}"));
+                }
+            }
+        })));
+        Database { storage, executed }
+    }
+}
+
+#[salsa::db]
+impl salsa::Database for Database {}
+
+impl Database {
+    /// The queries executed since the last call, as `query(Id(n))` strings.
+    pub fn take_executed(&self) -> Vec<String> {
+        self.executed
+            .lock()
+            .map(|mut log| std::mem::take(&mut *log))
+            .unwrap_or_default()
+    }
+}
+
+/// A project being checked: the database, the project input and its files
+/// by path. `polc` builds one per run; `pol-lsp` keeps one and edits it.
+#[derive(Debug)]
+pub struct Workspace {
+    db: Database,
+    project: Project,
+    files: Vec<SourceFile>,
+}
+
+impl Default for Workspace {
+    fn default() -> Workspace {
+        Workspace::new()
+    }
+}
+
+impl Workspace {
+    /// An empty workspace with the embedded standard library.
+    pub fn new() -> Workspace {
+        let db = Database::default();
+        let stdlib = pol_stdlib::FILES
+            .iter()
+            .map(|(path, text)| {
+                SourceFile::builder(format!("<std>/{path}"), (*text).to_string())
+                    .path_durability(salsa::Durability::HIGH)
+                    .text_durability(salsa::Durability::HIGH)
+                    .new(&db)
+            })
+            .collect();
+        let project = Project::new(&db, Vec::new(), stdlib);
+        Workspace {
+            db,
+            project,
+            files: Vec::new(),
+        }
+    }
+
+    /// Adds a file, or replaces the text of the file with this path.
+    pub fn set_file(&mut self, path: &str, text: String) -> SourceFile {
+        use salsa::Setter as _;
+        if let Some(file) = self
+            .files
+            .iter()
+            .copied()
+            .find(|f| f.path(&self.db) == path)
+        {
+            if file.text(&self.db) != &text {
+                file.set_text(&mut self.db).to(text);
+            }
+            return file;
+        }
+        let file = SourceFile::new(&self.db, path.to_string(), text);
+        self.files.push(file);
+        self.project.set_files(&mut self.db).to(self.files.clone());
+        file
+    }
+
+    /// Replaces the whole set of files.
+    pub fn set_files(&mut self, files: impl IntoIterator<Item = (String, String)>) {
+        for (path, text) in files {
+            self.set_file(&path, text);
+        }
+    }
+
+    /// Removes the file with this path, if present.
+    pub fn remove_file(&mut self, path: &str) {
+        use salsa::Setter as _;
+        let before = self.files.len();
+        let db = &self.db;
+        self.files.retain(|f| f.path(db) != path);
+        if self.files.len() != before {
+            self.project.set_files(&mut self.db).to(self.files.clone());
+        }
+    }
+
+    /// The database, for queries.
+    pub fn db(&self) -> &Database {
+        &self.db
+    }
+
+    /// The project input.
+    pub fn project(&self) -> Project {
+        self.project
+    }
+
+    /// The project's own files.
+    pub fn files(&self) -> &[SourceFile] {
+        &self.files
+    }
+
+    /// The checked project.
+    pub fn checked(&self) -> Arc<CheckedProject> {
+        check_project(&self.db, self.project).clone()
+    }
+
+    /// Every diagnostic of every file (syntax, resolution, types), by path,
+    /// in file order; embedded standard-library files included when they
+    /// have any.
+    pub fn diagnostics(&self) -> Vec<(String, Vec<Diagnostic>)> {
+        let checked = self.checked();
+        let mut out = Vec::new();
+        for (index, file) in checked.program.files.iter().enumerate() {
+            let mut diagnostics = file.syntax.diagnostics.clone();
+            diagnostics.extend(checked.diagnostics.get(index).cloned().unwrap_or_default());
+            diagnostics.sort_by_key(|d| (d.primary_span().map(|s| s.start), d.severity));
+            out.push((file.path.clone(), diagnostics));
+        }
+        out
+    }
+
+    /// The text of the file with this path (project or embedded).
+    pub fn text_of(&self, path: &str) -> Option<String> {
+        self.files
+            .iter()
+            .chain(self.project.stdlib(&self.db).iter())
+            .find(|f| f.path(&self.db) == path)
+            .map(|f| f.text(&self.db).clone())
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,29 @@
+//! "Did you mean" suggestions.
+
+/// The candidate closest to `name`, if it is close enough to be a likely
+/// typo: within a third of the name's length in edits (at least one).
+pub(crate) fn did_you_mean<'a>(
+    name: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
+    let limit = (name.chars().count() / 3).max(1);
+    candidates
+        .into_iter()
+        .filter(|c| *c != name)
+        .map(|c| (strsim::damerau_levenshtein(name, c), c))
+        .filter(|(d, _)| *d <= limit)
+        .min_by_key(|(d, c)| (*d, *c))
+        .map(|(_, c)| c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::did_you_mean;
+
+    #[test]
+    fn close_names_are_suggested() {
+        assert_eq!(did_you_mean("rol", ["role", "tenant"]), Some("role"));
+        assert_eq!(did_you_mean("tennat", ["role", "tenant"]), Some("tenant"));
+        assert_eq!(did_you_mean("xyz", ["role", "tenant"]), None);
+    }
+}
