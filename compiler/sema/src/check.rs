@@ -522,9 +522,8 @@ impl Checker {
     fn resolve_signatures(&mut self) {
         for id in 0..self.program.enums.len() {
             let origin = self.program.enums[id].origin.clone();
-            let Some(ast::ItemKind::Enum(decl)) =
-                self.program.item(&origin).map(|i| i.kind.clone())
-            else {
+            let item = self.item_arc(&origin);
+            let Some(ast::ItemKind::Enum(decl)) = item.as_deref().map(|i| &i.kind) else {
                 continue;
             };
             let mut variants: Vec<(String, Span)> = Vec::new();
@@ -559,9 +558,8 @@ impl Checker {
         }
         for id in 0..self.program.schemas.len() {
             let origin = self.program.schemas[id].origin.clone();
-            let Some(ast::ItemKind::Schema(decl)) =
-                self.program.item(&origin).map(|i| i.kind.clone())
-            else {
+            let item = self.item_arc(&origin);
+            let Some(ast::ItemKind::Schema(decl)) = item.as_deref().map(|i| &i.kind) else {
                 continue;
             };
             let mut fields: Vec<FieldDef> = Vec::new();
@@ -592,9 +590,8 @@ impl Checker {
         }
         for id in 0..self.program.params.len() {
             let origin = self.program.params[id].origin.clone();
-            let Some(ast::ItemKind::Param(binding)) =
-                self.program.item(&origin).map(|i| i.kind.clone())
-            else {
+            let item = self.item_arc(&origin);
+            let Some(ast::ItemKind::Param(binding)) = item.as_deref().map(|i| &i.kind) else {
                 continue;
             };
             if let Some(ty) = &binding.ty {
@@ -603,9 +600,8 @@ impl Checker {
         }
         for id in 0..self.program.policies.len() {
             let origin = self.program.policies[id].origin.clone();
-            let Some(ast::ItemKind::Policy(policy)) =
-                self.program.item(&origin).map(|i| i.kind.clone())
-            else {
+            let item = self.item_arc(&origin);
+            let Some(ast::ItemKind::Policy(policy)) = item.as_deref().map(|i| &i.kind) else {
                 continue;
             };
             let input = match policy.params.as_slice() {
@@ -810,6 +806,18 @@ impl Checker {
         }
     }
 
+    /// The item a definition comes from, shared (not copied), so the
+    /// checker can borrow it while it updates the program.
+    fn item_arc(&self, origin: &Origin) -> Option<std::sync::Arc<ast::Item>> {
+        self.program
+            .files
+            .get(origin.file)?
+            .syntax
+            .items
+            .get(origin.item)
+            .map(|(_, item)| item.clone())
+    }
+
     fn is_broken(&self, package: &str, name: &str) -> bool {
         self.program
             .packages
@@ -825,9 +833,8 @@ impl Checker {
         }
         for id in 0..self.program.params.len() {
             let origin = self.program.params[id].origin.clone();
-            let Some(ast::ItemKind::Param(binding)) =
-                self.program.item(&origin).map(|i| i.kind.clone())
-            else {
+            let item = self.item_arc(&origin);
+            let Some(ast::ItemKind::Param(binding)) = item.as_deref().map(|i| &i.kind) else {
                 continue;
             };
             let ty = self.program.params[id].ty.clone();
@@ -839,9 +846,8 @@ impl Checker {
         }
         for id in 0..self.program.tests.len() {
             let origin = self.program.tests[id].origin.clone();
-            let Some(ast::ItemKind::Test(test)) =
-                self.program.item(&origin).map(|i| i.kind.clone())
-            else {
+            let item = self.item_arc(&origin);
+            let Some(ast::ItemKind::Test(test)) = item.as_deref().map(|i| &i.kind) else {
                 continue;
             };
             let mut cx = self.cx_for(&origin, None);
@@ -884,7 +890,8 @@ impl Checker {
         }
         self.let_state[index] = LetState::InProgress;
         let origin = self.program.lets[index].origin.clone();
-        let ty = match self.program.item(&origin).map(|i| i.kind.clone()) {
+        let item = self.item_arc(&origin);
+        let ty = match item.as_deref().map(|i| &i.kind) {
             Some(ast::ItemKind::Let(binding)) => {
                 let mut cx = self.cx_for(&origin, None);
                 match &binding.ty {
@@ -981,9 +988,8 @@ impl Checker {
 
     fn check_policy(&mut self, id: u32) {
         let def = self.program.policies[id as usize].clone();
-        let Some(ast::ItemKind::Policy(policy)) =
-            self.program.item(&def.origin).map(|i| i.kind.clone())
-        else {
+        let item = self.item_arc(&def.origin);
+        let Some(ast::ItemKind::Policy(policy)) = item.as_deref().map(|i| &i.kind) else {
             return;
         };
         let mut cx = self.cx_for(&def.origin, Some(id));
@@ -993,6 +999,7 @@ impl Checker {
         let mut rule_ids: HashMap<String, Span> = HashMap::new();
         let mut default_span: Option<Span> = None;
         let mut unconditional: Option<Span> = None;
+        let mut reported_unreachable = false;
         let mut keep_rules = 0usize;
         let kind_name = match &def.kind {
             PolicyKind::Decision => "decision".to_string(),
@@ -1008,9 +1015,12 @@ impl Checker {
                 ast::PolicyStmt::Rule(rule) => rule,
             };
             let rule_span = cx.abs(rule.span);
-            if let Some(first) = unconditional {
+            if let (Some(first), false) = (unconditional, reported_unreachable) {
+                // Once per policy: everything after the first unreachable
+                // rule is unreachable for the same reason.
+                reported_unreachable = true;
                 let diagnostic = Diagnostic::warning("pol::check::unreachable_rule", "this rule can never apply")
-                    .with_label(rule_span, "unreachable")
+                    .with_label(rule_span, "unreachable, like every rule after it")
                     .with_label(first, "this rule always matches first")
                     .with_help("rules of a value policy are tried in order; move this rule above, or give the earlier rule a `when`");
                 self.report(cx.file, diagnostic);

@@ -104,7 +104,7 @@ pub fn file_syntax(db: &dyn salsa::Database, file: SourceFile) -> Arc<FileSyntax
                 .map(|d| d.shifted(slice.span.start)),
         );
         match &parsed.item {
-            Some(item) => items.push((slice.span.start, Arc::new(item.clone()))),
+            Some(item) => items.push((slice.span.start, item.clone())),
             None => broken_names.extend(parsed.broken_name.clone()),
         }
     }

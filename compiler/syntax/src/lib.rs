@@ -86,7 +86,7 @@ fn saturate(n: usize) -> u32 {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ParsedFile {
     /// The items that parsed, with their offsets in the file.
-    pub items: Vec<(u32, ast::Item)>,
+    pub items: Vec<(u32, std::sync::Arc<ast::Item>)>,
     /// Names (and kinds) defined by items that failed to parse.
     pub broken_names: Vec<String>,
     /// Every diagnostic, with spans absolute in the file.

@@ -16,7 +16,7 @@ struct PolParser;
 #[derive(Debug, Clone, PartialEq)]
 pub struct ParsedItem {
     /// The AST, or `None` when the item has a syntax error.
-    pub item: Option<Item>,
+    pub item: Option<std::sync::Arc<Item>>,
     /// For a broken item, the name it would have defined (so that uses of
     /// the name elsewhere do not cascade into "unknown name" errors).
     pub broken_name: Option<String>,
@@ -39,37 +39,56 @@ pub fn parse_item(text: &str) -> ParsedItem {
             diagnostics,
         };
     }
-    enable_error_detail();
     match PolParser::parse(Rule::item, text) {
         Ok(mut pairs) => {
+            let comments = tokens
+                .iter()
+                .filter(|t| t.kind.is_comment())
+                .map(|t| t.span)
+                .collect();
             let mut builder = Builder {
                 text,
                 tokens: &tokens,
+                trim: SpanTrim { text, comments },
                 diagnostics: Vec::new(),
-                depth: 0,
+                child_depth: 0,
                 reported_depth: false,
             };
             let item = pairs
                 .next()
                 .and_then(|item| item.into_inner().next())
-                .map(|pair| builder.item(pair));
+                .map(|pair| std::sync::Arc::new(builder.item(pair)));
             ParsedItem {
                 item,
                 broken_name: None,
                 diagnostics: builder.diagnostics,
             }
         }
-        Err(error) => ParsedItem {
-            item: None,
-            broken_name: name_hint(text, &tokens),
-            diagnostics: vec![syntax_error(text, &tokens, &error)],
-        },
+        Err(error) => {
+            let error = detailed_error(text).unwrap_or(error);
+            ParsedItem {
+                item: None,
+                broken_name: name_hint(text, &tokens),
+                diagnostics: vec![syntax_error(text, &tokens, &error)],
+            }
+        }
     }
 }
 
-fn enable_error_detail() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| pest::set_error_detail(true));
+/// Parses a broken item again with pest's error detail (the tokens each
+/// alternative expected), which makes parsing several times slower and so
+/// is off for the first attempt. The switch is global in pest: a lock keeps
+/// detailed re-parses from turning it off under each other; a concurrent
+/// first attempt elsewhere merely runs slower for that moment.
+fn detailed_error(text: &str) -> Option<pest::error::Error<Rule>> {
+    static DETAIL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _guard = DETAIL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    pest::set_error_detail(true);
+    let result = PolParser::parse(Rule::item, text);
+    pest::set_error_detail(false);
+    result.err()
 }
 
 /// The name a broken item meant to define: the identifier after its keyword.
@@ -180,16 +199,7 @@ fn rule_name(rule: Rule) -> Option<&'static str> {
         Rule::ident | Rule::word => "a name",
         Rule::field_name => "a field name",
         Rule::path => "a package path",
-        Rule::expr
-        | Rule::or_expr
-        | Rule::and_expr
-        | Rule::not_expr
-        | Rule::cmp_expr
-        | Rule::coalesce_expr
-        | Rule::add_expr
-        | Rule::mul_expr
-        | Rule::unary_expr
-        | Rule::postfix_expr => "an expression",
+        Rule::expr | Rule::arith_expr | Rule::postfix_expr | Rule::prefix_op => "an expression",
         Rule::type_expr => "a type",
         Rule::string | Rule::raw_string => "a string",
         Rule::field => "a field",
@@ -198,7 +208,7 @@ fn rule_name(rule: Rule) -> Option<&'static str> {
         Rule::when_clause => "`when`",
         Rule::block => "a block `{ ... }`",
         Rule::expect_stmt | Rule::for_stmt | Rule::with_stmt => "a test statement",
-        Rule::cmp_op | Rule::add_op | Rule::mul_op => "an operator",
+        Rule::infix_op | Rule::arith_op => "an operator",
         Rule::call_args => "arguments",
         Rule::kw_of => "`of`",
         Rule::EOI => "the end of the item",
@@ -230,11 +240,49 @@ fn help_for(text: &str, token: &Token) -> Option<String> {
 struct Builder<'t> {
     text: &'t str,
     tokens: &'t [Token],
+    trim: SpanTrim<'t>,
     diagnostics: Vec<Diagnostic>,
-    /// How many expression levels sit above the node being built.
-    depth: u32,
+    /// The deepest child built since the enclosing node started.
+    child_depth: u32,
     reported_depth: bool,
 }
+
+/// Reserved words: never names of bindings, definitions or variables.
+/// (Field names may be keywords: `d.allowed`.)
+pub(crate) const KEYWORDS: &[&str] = &[
+    "package",
+    "import",
+    "as",
+    "schema",
+    "enum",
+    "let",
+    "param",
+    "policy",
+    "test",
+    "default",
+    "allow",
+    "deny",
+    "require_approval",
+    "redact",
+    "alert",
+    "keep",
+    "return",
+    "when",
+    "and",
+    "or",
+    "not",
+    "in",
+    "true",
+    "false",
+    "none",
+    "now",
+    "if",
+    "then",
+    "else",
+    "for",
+    "with",
+    "expect",
+];
 
 /// The deepest expression tree the parser builds. Every operator in a chain
 /// counts as a level (`a + b + c` is two deep), so later phases, which
@@ -244,14 +292,30 @@ pub(crate) const MAX_EXPR_DEPTH: u32 = 256;
 /// The pair's span without the whitespace and comments pest lets trail
 /// inside it (implicit whitespace before an optional part that then
 /// matched nothing).
-fn span_of(tokens: &[Token], pair: &Pair<'_, Rule>) -> Span {
-    let (start, end) = (pair.as_span().start(), pair.as_span().end());
-    let within = tokens.partition_point(|t| (t.span.end as usize) <= end);
-    let last_code = tokens[..within].iter().rev().find(|t| !t.kind.is_comment());
-    match last_code {
-        Some(t) if t.span.end as usize > start => Span::new(start, t.span.end as usize),
-        _ => Span::new(start, end),
+fn span_of(trim: &SpanTrim<'_>, pair: &Pair<'_, Rule>) -> Span {
+    let (start, mut end) = (pair.as_span().start(), pair.as_span().end());
+    let bytes = trim.text.as_bytes();
+    loop {
+        while end > start && bytes.get(end - 1).is_some_and(u8::is_ascii_whitespace) {
+            end -= 1;
+        }
+        // A comment (items hold few) that the span ends in or right after.
+        match trim
+            .comments
+            .iter()
+            .find(|c| (c.start as usize) < end && end <= c.end as usize)
+        {
+            Some(c) if c.start as usize >= start => end = c.start as usize,
+            _ => break,
+        }
     }
+    Span::new(start, end)
+}
+
+/// What [`span_of`] needs to trim trailing whitespace and comments.
+struct SpanTrim<'t> {
+    text: &'t str,
+    comments: Vec<Span>,
 }
 
 /// The pest tree is produced by our grammar, so its shape is known; a
@@ -283,7 +347,7 @@ impl Builder<'_> {
     }
 
     fn item(&mut self, pair: Pair<'_, Rule>) -> Item {
-        let span = span_of(self.tokens, &pair);
+        let span = span_of(&self.trim, &pair);
         let doc = self.doc_before(span.start);
         let rule = pair.as_rule();
         let mut inner = pair.into_inner();
@@ -303,7 +367,7 @@ impl Builder<'_> {
                 let name = self.ident_opt(inner.next());
                 let variants = inner
                     .map(|v| {
-                        let span = span_of(self.tokens, &v);
+                        let span = span_of(&self.trim, &v);
                         let name = self.ident_opt(v.into_inner().next());
                         Variant {
                             name,
@@ -330,11 +394,19 @@ impl Builder<'_> {
     }
 
     fn ident(&mut self, pair: Pair<'_, Rule>) -> Ident {
-        let span = span_of(self.tokens, &pair);
-        Ident {
-            name: self.text[span.range()].to_string(),
-            span,
+        let span = span_of(&self.trim, &pair);
+        let name = self.text[span.range()].to_string();
+        if pair.as_rule() == Rule::ident && KEYWORDS.contains(&name.as_str()) {
+            self.diagnostics.push(
+                Diagnostic::error(
+                    "pol::parse::keyword_as_name",
+                    format!("`{name}` is a keyword, not a name"),
+                )
+                .with_label(span, "keyword used as a name")
+                .with_help(format!("choose another name, such as `{name}_`")),
+            );
         }
+        Ident { name, span }
     }
 
     fn ident_opt(&mut self, pair: Option<Pair<'_, Rule>>) -> Ident {
@@ -351,13 +423,13 @@ impl Builder<'_> {
                 span: Span::default(),
             };
         };
-        let span = span_of(self.tokens, &pair);
+        let span = span_of(&self.trim, &pair);
         let segments = pair.into_inner().map(|p| self.ident(p)).collect();
         Path { segments, span }
     }
 
     fn field(&mut self, pair: Pair<'_, Rule>) -> Field {
-        let span = span_of(self.tokens, &pair);
+        let span = span_of(&self.trim, &pair);
         let mut inner = pair.into_inner();
         let name = self.ident_opt(inner.next());
         let ty = self.type_expr(inner.next());
@@ -402,13 +474,13 @@ impl Builder<'_> {
                 span: Span::default(),
             };
         };
-        let span = span_of(self.tokens, &pair);
+        let span = span_of(&self.trim, &pair);
         let mut inner = pair.into_inner();
         let base = inner.next();
         let optional = inner.next().is_some();
         let base_ty = match base {
             Some(base) => {
-                let base_span = span_of(self.tokens, &base);
+                let base_span = span_of(&self.trim, &base);
                 let rule = base.as_rule();
                 let mut parts = base.into_inner();
                 let kind = match rule {
@@ -469,7 +541,7 @@ impl Builder<'_> {
     }
 
     fn policy_stmt(&mut self, pair: Pair<'_, Rule>) -> PolicyStmt {
-        let span = span_of(self.tokens, &pair);
+        let span = span_of(&self.trim, &pair);
         match pair.as_rule() {
             Rule::local_let => PolicyStmt::Let(self.binding(span, pair.into_inner())),
             Rule::default_rule => {
@@ -505,7 +577,7 @@ impl Builder<'_> {
     }
 
     fn rule(&mut self, pair: Pair<'_, Rule>) -> crate::ast::Rule {
-        let span = span_of(self.tokens, &pair);
+        let span = span_of(&self.trim, &pair);
         let mut id = None;
         let mut unknown_attributes = Vec::new();
         let mut body = None;
@@ -538,7 +610,7 @@ impl Builder<'_> {
                 span,
             };
         };
-        let body_span = span_of(self.tokens, &body);
+        let body_span = span_of(&self.trim, &body);
         let doc = self.doc_before(span.start);
         let rule = body.as_rule();
         let keyword_len = body
@@ -619,7 +691,7 @@ impl Builder<'_> {
     }
 
     fn test_stmt(&mut self, pair: Pair<'_, Rule>) -> TestStmt {
-        let span = span_of(self.tokens, &pair);
+        let span = span_of(&self.trim, &pair);
         let rule = pair.as_rule();
         let mut inner = pair.into_inner();
         match rule {
@@ -687,7 +759,7 @@ impl Builder<'_> {
     }
 
     fn str_lit(&mut self, pair: Pair<'_, Rule>) -> StrLit {
-        let span = span_of(self.tokens, &pair);
+        let span = span_of(&self.trim, &pair);
         let value = match pair.as_rule() {
             Rule::raw_string => pair
                 .into_inner()
@@ -760,71 +832,38 @@ impl Builder<'_> {
         out
     }
 
+    /// Builds a child expression, recording its depth for the parent.
     fn expr(&mut self, pair: Pair<'_, Rule>) -> Expr {
-        // Descend through precedence levels that hold a single operand
-        // without recursing: a parenthesised literal is one frame, not ten.
-        let mut pair = pair;
-        loop {
-            let passthrough = matches!(
-                pair.as_rule(),
-                Rule::expr
-                    | Rule::or_expr
-                    | Rule::and_expr
-                    | Rule::not_expr
-                    | Rule::cmp_expr
-                    | Rule::coalesce_expr
-                    | Rule::add_expr
-                    | Rule::mul_expr
-                    | Rule::unary_expr
-                    | Rule::postfix_expr
-            );
-            let mut inner = pair.clone().into_inner();
-            match (passthrough, inner.next(), inner.next()) {
-                (true, Some(only), None) => pair = only,
-                _ => break,
-            }
-        }
-        let span = span_of(self.tokens, &pair);
-        if self.depth > MAX_EXPR_DEPTH {
-            self.report_too_deep(span);
-            return Expr {
-                kind: ExprKind::None,
-                span,
-            };
-        }
-        self.depth += 1;
-        let expr = match pair.as_rule() {
-            Rule::or_expr | Rule::and_expr | Rule::add_expr | Rule::mul_expr => {
-                self.left_assoc(pair)
-            }
-            Rule::coalesce_expr => self.coalesce(pair),
-            Rule::cmp_expr => self.comparison(pair),
-            Rule::not_expr | Rule::unary_expr => self.prefixed(pair),
-            Rule::postfix_expr => self.postfix(pair),
-            _ => self.primary(pair),
-        };
-        self.depth -= 1;
+        let (expr, depth) = self.expr_d(pair);
+        self.child_depth = self.child_depth.max(depth);
         expr
     }
 
-    /// Builds the operands of a chain of `links` operators: in the folded
-    /// tree they sit up to `links` levels below the chain's root. `None`
-    /// (reported) when that is deeper than [`MAX_EXPR_DEPTH`].
-    fn operands<'i>(
-        &mut self,
-        pairs: impl Iterator<Item = Pair<'i, Rule>>,
-        links: usize,
-        span: Span,
-    ) -> Option<Vec<Expr>> {
-        let links = u32::try_from(links).unwrap_or(u32::MAX);
-        if self.depth.saturating_add(links) > MAX_EXPR_DEPTH {
-            self.report_too_deep(span);
-            return None;
+    /// Builds an expression and returns it with the depth of its tree.
+    fn expr_d(&mut self, pair: Pair<'_, Rule>) -> (Expr, u32) {
+        match pair.as_rule() {
+            Rule::expr | Rule::arith_expr => self.fold(pair),
+            Rule::postfix_expr => self.postfix(pair),
+            _ => self.primary(pair),
         }
-        self.depth += links;
-        let out = pairs.map(|p| self.expr(p)).collect();
-        self.depth -= links;
-        Some(out)
+    }
+
+    /// A node `depth` levels deep, or (reported) a placeholder when that is
+    /// deeper than [`MAX_EXPR_DEPTH`]; no tree deeper than the limit is
+    /// ever built, so later phases recurse within a small stack.
+    fn bounded(&mut self, expr: Expr, depth: u32) -> (Expr, u32) {
+        if depth > MAX_EXPR_DEPTH {
+            let span = expr.span;
+            self.report_too_deep(span);
+            return (
+                Expr {
+                    kind: ExprKind::None,
+                    span,
+                },
+                1,
+            );
+        }
+        (expr, depth)
     }
 
     fn report_too_deep(&mut self, span: Span) {
@@ -846,125 +885,153 @@ impl Builder<'_> {
     }
 
     fn binary_op(pair: &Pair<'_, Rule>) -> BinaryOp {
-        match pair.as_rule() {
-            Rule::kw_or => BinaryOp::Or,
-            Rule::kw_and => BinaryOp::And,
-            Rule::not_in => BinaryOp::NotIn,
-            Rule::kw_in => BinaryOp::In,
-            _ => match pair.as_str() {
-                "==" => BinaryOp::Eq,
-                "!=" => BinaryOp::Ne,
-                "<" => BinaryOp::Lt,
-                "<=" => BinaryOp::Le,
-                ">" => BinaryOp::Gt,
-                ">=" => BinaryOp::Ge,
-                "+" => BinaryOp::Add,
-                "-" => BinaryOp::Sub,
-                "*" => BinaryOp::Mul,
-                "/" => BinaryOp::Div,
-                "%" => BinaryOp::Rem,
-                s if s.starts_with("not") => BinaryOp::NotIn,
-                s if s.starts_with("in") => BinaryOp::In,
-                _ => BinaryOp::Eq,
-            },
+        let text = pair.as_str().trim();
+        match text {
+            "or" => BinaryOp::Or,
+            "and" => BinaryOp::And,
+            "in" => BinaryOp::In,
+            "==" => BinaryOp::Eq,
+            "!=" => BinaryOp::Ne,
+            "<" => BinaryOp::Lt,
+            "<=" => BinaryOp::Le,
+            ">" => BinaryOp::Gt,
+            ">=" => BinaryOp::Ge,
+            "??" => BinaryOp::Coalesce,
+            "+" => BinaryOp::Add,
+            "-" => BinaryOp::Sub,
+            "*" => BinaryOp::Mul,
+            "/" => BinaryOp::Div,
+            "%" => BinaryOp::Rem,
+            _ => BinaryOp::NotIn,
         }
     }
 
-    /// `a op b op c` folded left, iteratively.
-    fn left_assoc(&mut self, pair: Pair<'_, Rule>) -> Expr {
-        let span = span_of(self.tokens, &pair);
-        let mut ops = Vec::new();
-        let mut operand_pairs = Vec::new();
-        for (i, part) in pair.into_inner().enumerate() {
-            if i % 2 == 1 {
-                ops.push((Self::binary_op(&part), span_of(self.tokens, &part)));
-            } else {
-                operand_pairs.push(part);
+    /// Binding power and right-associativity of a binary operator.
+    fn precedence(op: BinaryOp) -> (u8, bool) {
+        match op {
+            BinaryOp::Or => (1, false),
+            BinaryOp::And => (2, false),
+            BinaryOp::Eq
+            | BinaryOp::Ne
+            | BinaryOp::Lt
+            | BinaryOp::Le
+            | BinaryOp::Gt
+            | BinaryOp::Ge
+            | BinaryOp::In
+            | BinaryOp::NotIn => (4, false),
+            BinaryOp::Coalesce => (5, true),
+            BinaryOp::Add | BinaryOp::Sub => (6, false),
+            BinaryOp::Mul | BinaryOp::Div | BinaryOp::Rem => (7, false),
+        }
+    }
+
+    /// Folds a flat `prefix* operand (infix prefix* operand)*` sequence into
+    /// a tree by operator precedence, with explicit stacks (no recursion).
+    fn fold(&mut self, pair: Pair<'_, Rule>) -> (Expr, u32) {
+        let span = span_of(&self.trim, &pair);
+        let mut operands: Vec<(Expr, u32)> = Vec::new();
+        let mut operators: Vec<(FoldOp, u8)> = Vec::new();
+        for part in pair.into_inner() {
+            match part.as_rule() {
+                Rule::prefix_op | Rule::neg_op => {
+                    let op_span = span_of(&self.trim, &part);
+                    let (op, power) = if part.as_str().starts_with("not") {
+                        (UnaryOp::Not, 3)
+                    } else {
+                        (UnaryOp::Neg, 8)
+                    };
+                    operators.push((FoldOp::Prefix(op, op_span), power));
+                }
+                Rule::infix_op | Rule::arith_op => {
+                    let op_span = span_of(&self.trim, &part);
+                    let op = Self::binary_op(&part);
+                    let (power, right) = Self::precedence(op);
+                    while let Some((_, top)) = operators.last() {
+                        if *top > power || (*top == power && !right) {
+                            if let Some((top_op, _)) = operators.pop() {
+                                self.reduce(&mut operands, top_op);
+                            }
+                        } else {
+                            break;
+                        }
+                    }
+                    operators.push((FoldOp::Infix(op, op_span), power));
+                }
+                _ => {
+                    let operand = self.expr_d(part);
+                    operands.push(operand);
+                }
             }
         }
-        let Some(operands) = self.operands(operand_pairs.into_iter(), ops.len(), span) else {
-            return Expr {
-                kind: ExprKind::None,
-                span,
-            };
-        };
-        let mut operands = operands.into_iter();
-        let Some(mut acc) = operands.next() else {
-            return Expr {
-                kind: ExprKind::None,
-                span,
-            };
-        };
-        for ((op, op_span), rhs) in ops.into_iter().zip(operands) {
-            let span = acc.span.cover(rhs.span);
-            acc = Expr {
-                kind: ExprKind::Binary {
-                    op,
-                    op_span,
-                    lhs: Box::new(acc),
-                    rhs: Box::new(rhs),
-                },
-                span,
-            };
+        while let Some((op, _)) = operators.pop() {
+            self.reduce(&mut operands, op);
         }
-        acc
+        operands.pop().unwrap_or((
+            Expr {
+                kind: ExprKind::None,
+                span,
+            },
+            1,
+        ))
     }
 
-    /// `a ?? b ?? c` folded right, iteratively.
-    fn coalesce(&mut self, pair: Pair<'_, Rule>) -> Expr {
-        let span = span_of(self.tokens, &pair);
-        let text = self.text;
-        let parts: Vec<Pair<'_, Rule>> = pair.into_inner().collect();
-        let links = parts.len().saturating_sub(1);
-        let Some(operands) = self.operands(parts.into_iter(), links, span) else {
-            return Expr {
-                kind: ExprKind::None,
-                span,
-            };
-        };
-        let mut operands = operands.into_iter().rev();
-        let Some(mut acc) = operands.next() else {
-            return Expr {
-                kind: ExprKind::None,
-                span,
-            };
-        };
-        for lhs in operands {
-            let op_span = find_operator(text, lhs.span.end, acc.span.start, "??");
-            let span = lhs.span.cover(acc.span);
-            acc = Expr {
-                kind: ExprKind::Binary {
-                    op: BinaryOp::Coalesce,
-                    op_span,
-                    lhs: Box::new(lhs),
-                    rhs: Box::new(acc),
-                },
-                span,
-            };
-        }
-        acc
-    }
-
-    fn comparison(&mut self, pair: Pair<'_, Rule>) -> Expr {
-        let span = span_of(self.tokens, &pair);
-        let mut inner = pair.into_inner();
-        let Some(first) = inner.next() else {
-            return Expr {
-                kind: ExprKind::None,
-                span,
-            };
-        };
-        let lhs = self.expr(first);
-        match (inner.next(), inner.next()) {
-            (Some(op), Some(rhs)) => {
-                let op_span = span_of(self.tokens, &op);
-                let op_inner = op.clone().into_inner().next();
-                let op = match op_inner {
-                    Some(inner) => Self::binary_op(&inner),
-                    None => Self::binary_op(&op),
+    fn reduce(&mut self, operands: &mut Vec<(Expr, u32)>, op: FoldOp) {
+        match op {
+            FoldOp::Prefix(op, op_span) => {
+                let Some((operand, depth)) = operands.pop() else {
+                    return;
                 };
-                let rhs = self.expr(rhs);
-                Expr {
+                // Fold `-<literal>` so `-9223372036854775808` is representable.
+                if op == UnaryOp::Neg {
+                    if let ExprKind::Int(n) = operand.kind {
+                        if n >= 0 || n == i64::MIN {
+                            let span = op_span.cover(operand.span);
+                            operands.push((
+                                Expr {
+                                    kind: ExprKind::Int(n.wrapping_neg()),
+                                    span,
+                                },
+                                depth,
+                            ));
+                            return;
+                        }
+                    }
+                }
+                let span = op_span.cover(operand.span);
+                let node = Expr {
+                    kind: ExprKind::Unary {
+                        op,
+                        op_span,
+                        operand: Box::new(operand),
+                    },
+                    span,
+                };
+                let bounded = self.bounded(node, depth + 1);
+                operands.push(bounded);
+            }
+            FoldOp::Infix(op, op_span) => {
+                let (Some((rhs, rd)), Some((lhs, ld))) = (operands.pop(), operands.pop()) else {
+                    return;
+                };
+                if Self::precedence(op).0 == 4 {
+                    if let ExprKind::Binary {
+                        op: inner,
+                        op_span: inner_span,
+                        ..
+                    } = &lhs.kind
+                    {
+                        if Self::precedence(*inner).0 == 4 {
+                            self.diagnostics.push(
+                                Diagnostic::error("pol::parse::chained_comparison", "comparison operators do not chain")
+                                    .with_label(op_span, "second comparison")
+                                    .with_label(*inner_span, "first comparison")
+                                    .with_help("write each comparison separately and join them with `and`: `a < b and b < c`"),
+                            );
+                        }
+                    }
+                }
+                let span = lhs.span.cover(rhs.span);
+                let node = Expr {
                     kind: ExprKind::Binary {
                         op,
                         op_span,
@@ -972,86 +1039,35 @@ impl Builder<'_> {
                         rhs: Box::new(rhs),
                     },
                     span,
-                }
+                };
+                let bounded = self.bounded(node, ld.max(rd) + 1);
+                operands.push(bounded);
             }
-            _ => lhs,
         }
     }
 
-    /// `not not x` and `- -x`: prefix operators applied right to left.
-    fn prefixed(&mut self, pair: Pair<'_, Rule>) -> Expr {
-        let span = span_of(self.tokens, &pair);
-        let mut ops = Vec::new();
-        let mut operand_pair = None;
-        for part in pair.into_inner() {
-            match part.as_rule() {
-                Rule::kw_not => ops.push((UnaryOp::Not, span_of(self.tokens, &part))),
-                Rule::neg_op => ops.push((UnaryOp::Neg, span_of(self.tokens, &part))),
-                _ => operand_pair = Some(part),
-            }
-        }
-        let Some(operand) = self.operands(operand_pair.into_iter(), ops.len(), span) else {
-            return Expr {
-                kind: ExprKind::None,
-                span,
-            };
-        };
-        let operand = operand.into_iter().next();
-        let mut acc = operand.unwrap_or(Expr {
-            kind: ExprKind::None,
-            span,
-        });
-        for (op, op_span) in ops.into_iter().rev() {
-            // Fold `-<literal>` into the literal so `-9223372036854775808` is representable.
-            if op == UnaryOp::Neg {
-                if let ExprKind::Int(n) = acc.kind {
-                    if n >= 0 || n == i64::MIN {
-                        acc = Expr {
-                            kind: ExprKind::Int(n.wrapping_neg()),
-                            span: op_span.cover(acc.span),
-                        };
-                        continue;
-                    }
-                }
-            }
-            let span = op_span.cover(acc.span);
-            acc = Expr {
-                kind: ExprKind::Unary {
-                    op,
-                    op_span,
-                    operand: Box::new(acc),
-                },
-                span,
-            };
-        }
-        acc
-    }
-
-    fn postfix(&mut self, pair: Pair<'_, Rule>) -> Expr {
-        let span = span_of(self.tokens, &pair);
+    /// A primary followed by field accesses, indexing and calls, folded
+    /// left to right without recursion.
+    fn postfix(&mut self, pair: Pair<'_, Rule>) -> (Expr, u32) {
+        let span = span_of(&self.trim, &pair);
         let mut inner = pair.into_inner();
         let Some(first) = inner.next() else {
-            return Expr {
-                kind: ExprKind::None,
-                span,
-            };
+            return (
+                Expr {
+                    kind: ExprKind::None,
+                    span,
+                },
+                1,
+            );
         };
-        let postfixes: Vec<Pair<'_, Rule>> = inner.collect();
-        let Some(mut acc) = self
-            .operands(std::iter::once(first), postfixes.len(), span)
-            .and_then(|mut v| v.pop())
-        else {
-            return Expr {
-                kind: ExprKind::None,
-                span,
-            };
-        };
-        for part in postfixes {
-            let part_span = span_of(self.tokens, &part);
+        let (mut acc, mut depth) = self.primary(first);
+        for part in inner {
+            let part_span = span_of(&self.trim, &part);
             let span = acc.span.cover(part_span);
             let rule = part.as_rule();
             let mut parts = part.into_inner();
-            acc = match rule {
+            let saved = std::mem::replace(&mut self.child_depth, 0);
+            let kind = match rule {
                 Rule::field_access | Rule::opt_field => {
                     let name = self.ident_opt(parts.next());
                     ExprKind::Field {
@@ -1081,21 +1097,32 @@ impl Builder<'_> {
                         args,
                     }
                 }
-            }
-            .with_span(span);
+            };
+            let children = std::mem::replace(&mut self.child_depth, saved);
+            (acc, depth) = self.bounded(Expr { kind, span }, depth.max(children) + 1);
         }
-        acc
+        (acc, depth)
     }
 
-    fn primary(&mut self, pair: Pair<'_, Rule>) -> Expr {
-        let span = span_of(self.tokens, &pair);
+    /// A primary expression with the depth of its tree.
+    fn primary(&mut self, pair: Pair<'_, Rule>) -> (Expr, u32) {
+        let saved = std::mem::replace(&mut self.child_depth, 0);
+        let expr = self.primary_node(pair);
+        let children = std::mem::replace(&mut self.child_depth, saved);
+        self.bounded(expr, children + 1)
+    }
+
+    fn primary_node(&mut self, pair: Pair<'_, Rule>) -> Expr {
+        let span = span_of(&self.trim, &pair);
         let text = pair.as_str();
         let kind = match pair.as_rule() {
-            Rule::kw_true => ExprKind::Bool(true),
-            Rule::kw_false => ExprKind::Bool(false),
-            Rule::kw_none => ExprKind::None,
-            Rule::kw_now => ExprKind::Now,
-            Rule::ident => ExprKind::Name(self.ident(pair)),
+            Rule::ident => match pair.as_str() {
+                "true" => ExprKind::Bool(true),
+                "false" => ExprKind::Bool(false),
+                "none" => ExprKind::None,
+                "now" => ExprKind::Now,
+                _ => ExprKind::Name(self.ident(pair)),
+            },
             Rule::int => {
                 let digits: String = text.chars().filter(|c| *c != '_').collect();
                 match digits.parse::<i64>() {
@@ -1270,24 +1297,11 @@ impl Builder<'_> {
     }
 }
 
-trait WithSpan {
-    fn with_span(self, span: Span) -> Expr;
-}
-
-impl WithSpan for ExprKind {
-    fn with_span(self, span: Span) -> Expr {
-        Expr { kind: self, span }
-    }
-}
-
-/// The span of `op` written between two operands.
-fn find_operator(text: &str, from: u32, to: u32, op: &str) -> Span {
-    let (from, to) = (from as usize, (to as usize).min(text.len()));
-    text.get(from..to)
-        .and_then(|between| between.find(op))
-        .map_or(Span::new(from, to), |at| {
-            Span::new(from + at, from + at + op.len())
-        })
+/// An operator waiting on the fold's stack.
+#[derive(Debug, Clone, Copy)]
+enum FoldOp {
+    Prefix(UnaryOp, Span),
+    Infix(BinaryOp, Span),
 }
 
 #[cfg(test)]

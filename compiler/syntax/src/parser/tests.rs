@@ -5,7 +5,11 @@ use crate::parse_file;
 fn parse_clean(text: &str) -> Vec<Item> {
     let parsed = parse_file(text);
     assert!(parsed.diagnostics.is_empty(), "{:#?}", parsed.diagnostics);
-    parsed.items.into_iter().map(|(_, item)| item).collect()
+    parsed
+        .items
+        .into_iter()
+        .map(|(_, item)| (*item).clone())
+        .collect()
 }
 
 /// Parses a single expression through a `let`.
@@ -311,5 +315,13 @@ fn syntax_errors_say_what_was_expected() {
         d.labels[0].message.contains("`:`"),
         "{}",
         d.labels[0].message
+    );
+}
+
+#[test]
+fn quantifier_collections_take_arithmetic_and_coalesce() {
+    assert_eq!(
+        sexp(&expr("any t in p.topics ?? []: t in s")),
+        "(any t (?? (. p topics) []) (in t s))"
     );
 }

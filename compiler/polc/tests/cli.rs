@@ -1,0 +1,75 @@
+//! `polc check` as a user runs it: exit codes, human and JSON output.
+
+use std::path::Path;
+use std::process::Command;
+
+fn polc(args: &[&str]) -> (i32, String, String) {
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests");
+    let output = Command::new(env!("CARGO_BIN_EXE_polc"))
+        .args(args)
+        .current_dir(fixtures)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run polc");
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn clean_tree_exits_zero() {
+    let (code, stdout, _) = polc(&["check", "fixtures/clean"]);
+    assert_eq!(code, 0);
+    assert_eq!(stdout, "no problems found\n");
+}
+
+#[test]
+fn errors_exit_one_with_every_diagnostic() {
+    let (code, stdout, _) = polc(&["check", "fixtures/errors"]);
+    assert_eq!(code, 1);
+    insta::assert_snapshot!(stdout);
+}
+
+#[test]
+fn json_format_lists_diagnostics_with_positions() {
+    let (code, stdout, _) = polc(&["check", "--format", "json", "fixtures/errors"]);
+    assert_eq!(code, 1);
+    let parsed: serde_json::Value = serde_json::from_str(&stdout).expect("valid JSON");
+    let first = &parsed[0];
+    assert_eq!(first["file"], "fixtures/errors/types.pol");
+    assert_eq!(first["code"], "pol::type::unknown_field");
+    assert_eq!(first["severity"], "error");
+    assert_eq!(first["start"]["line"], 6);
+    assert_eq!(first["start"]["column"], 31);
+    insta::assert_snapshot!(stdout);
+}
+
+#[test]
+fn warnings_alone_exit_zero() {
+    let dir = std::env::temp_dir().join(format!("polc-warn-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    std::fs::write(
+        dir.join("w.pol"),
+        "package w\n\npolicy p(x: int) -> Decision {\n  let unused = 1\n  allow \"ok\"\n}\n",
+    )
+    .expect("write");
+    let (code, stdout, _) = polc(&["check", dir.to_str().expect("utf-8 path")]);
+    std::fs::remove_dir_all(&dir).ok();
+    assert_eq!(code, 0, "{stdout}");
+    assert!(stdout.ends_with("0 errors, 1 warning\n"), "{stdout}");
+}
+
+#[test]
+fn usage_errors_exit_two() {
+    let (code, _, stderr) = polc(&["check", "no/such/path"]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("cannot read `no/such/path`"), "{stderr}");
+    let (code, _, _) = polc(&["check"]);
+    assert_eq!(code, 2);
+    let (code, _, _) = polc(&["frobnicate"]);
+    assert_eq!(code, 2);
+    let (code, _, stderr) = polc(&["check", "fixtures/clean/../../fixtures/clean/none.txt"]);
+    assert_eq!(code, 2, "{stderr}");
+}
