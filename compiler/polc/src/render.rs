@@ -1,5 +1,6 @@
 //! Rendering diagnostics: with miette for people, as JSON for machines.
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, SourceCode};
@@ -10,6 +11,10 @@ use serde::Serialize;
 #[derive(Debug)]
 pub struct Report {
     files: Vec<ReportFile>,
+    /// The text of every file a label points into, by path, including
+    /// files that have no diagnostics of their own (a duplicate's first
+    /// definition, for example).
+    sources: BTreeMap<String, String>,
 }
 
 #[derive(Debug)]
@@ -22,7 +27,7 @@ struct ReportFile {
 impl Report {
     /// Collects the diagnostics of every file that has any.
     pub fn new(workspace: &pol_sema::Workspace) -> Report {
-        let files = workspace
+        let files: Vec<ReportFile> = workspace
             .diagnostics()
             .into_iter()
             .filter(|(_, diagnostics)| !diagnostics.is_empty())
@@ -35,7 +40,23 @@ impl Report {
                 }
             })
             .collect();
-        Report { files }
+        let mut sources = BTreeMap::new();
+        for file in &files {
+            sources.insert(file.path.clone(), file.text.clone());
+        }
+        let others: Vec<String> = files
+            .iter()
+            .flat_map(|f| &f.diagnostics)
+            .flat_map(|d| &d.labels)
+            .filter_map(|l| l.file.clone())
+            .collect();
+        for path in others {
+            if let std::collections::btree_map::Entry::Vacant(entry) = sources.entry(path) {
+                let text = workspace.text_of(entry.key()).unwrap_or_default();
+                entry.insert(text);
+            }
+        }
+        Report { files, sources }
     }
 
     /// A report over one file's text and diagnostics (for tests and tools).
@@ -46,7 +67,13 @@ impl Report {
                 text: text.to_string(),
                 diagnostics,
             }],
+            sources: BTreeMap::from([(path.to_string(), text.to_string())]),
         }
+    }
+
+    /// The text of the file with this path, if the report knows it.
+    fn source(&self, path: &str) -> &str {
+        self.sources.get(path).map_or("", String::as_str)
     }
 
     /// Number of errors.
@@ -79,7 +106,7 @@ impl Report {
         let mut out = String::new();
         for file in &self.files {
             for diagnostic in &file.diagnostics {
-                let help = help_with_notes(diagnostic, &self.files);
+                let help = help_with_notes(diagnostic, self);
                 let shown = Shown {
                     diagnostic,
                     path: &file.path,
@@ -112,7 +139,7 @@ impl Report {
         let mut all = Vec::new();
         for file in &self.files {
             for diagnostic in &file.diagnostics {
-                all.push(JsonDiagnostic::new(diagnostic, file, &self.files));
+                all.push(JsonDiagnostic::new(diagnostic, file, self));
             }
         }
         let mut text = serde_json::to_string_pretty(&all).unwrap_or_else(|_| "[]".to_string());
@@ -163,20 +190,14 @@ struct JsonDiagnostic {
 }
 
 impl JsonDiagnostic {
-    fn new(diagnostic: &Diagnostic, file: &ReportFile, files: &[ReportFile]) -> JsonDiagnostic {
+    fn new(diagnostic: &Diagnostic, file: &ReportFile, report: &Report) -> JsonDiagnostic {
         let span = diagnostic.primary_span().unwrap_or_default();
         let labels = diagnostic
             .labels
             .iter()
             .map(|label| {
                 let (path, text) = match &label.file {
-                    Some(other) => {
-                        let text = files
-                            .iter()
-                            .find(|f| &f.path == other)
-                            .map_or("", |f| f.text.as_str());
-                        (other.clone(), text)
-                    }
+                    Some(other) => (other.clone(), report.source(other)),
                     None => (file.path.clone(), file.text.as_str()),
                 };
                 JsonLabel {
@@ -292,17 +313,13 @@ impl SourceCode for Shown<'_> {
 
 /// The help text, followed by the labels that point into other files
 /// (miette shows one source per diagnostic).
-fn help_with_notes(diagnostic: &Diagnostic, files: &[ReportFile]) -> Option<String> {
+fn help_with_notes(diagnostic: &Diagnostic, report: &Report) -> Option<String> {
     let notes: Vec<String> = diagnostic
         .labels
         .iter()
         .filter_map(|label| {
             let other = label.file.as_ref()?;
-            let text = files
-                .iter()
-                .find(|f| &f.path == other)
-                .map_or("", |f| f.text.as_str());
-            let at = position(text, label.span.start);
+            let at = position(report.source(other), label.span.start);
             Some(format!(
                 "note: {other}:{}:{}: {}",
                 at.line, at.column, label.message
@@ -313,5 +330,38 @@ fn help_with_notes(diagnostic: &Diagnostic, files: &[ReportFile]) -> Option<Stri
         (help, true) => help.clone(),
         (None, false) => Some(notes.join("\n")),
         (Some(help), false) => Some(format!("{help}\n{}", notes.join("\n"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Report;
+
+    /// A label into a file without diagnostics of its own still gets that
+    /// file's line and column.
+    #[test]
+    fn notes_into_clean_files_have_positions() {
+        let mut workspace = pol_sema::Workspace::new();
+        workspace.set_files([
+            (
+                "a.pol".to_string(),
+                "package app\n\n/// First.\nlet limit = 1\n".to_string(),
+            ),
+            (
+                "b.pol".to_string(),
+                "package app\nlet limit = 2\n".to_string(),
+            ),
+        ]);
+        let report = Report::new(&workspace);
+        let human = report.human(false);
+        assert!(
+            human.contains("note: a.pol:4:5: first defined here"),
+            "{human}"
+        );
+        let json: serde_json::Value = serde_json::from_str(&report.json()).expect("valid JSON");
+        let note = &json[0]["labels"][1];
+        assert_eq!(note["file"], "a.pol");
+        assert_eq!(note["start"]["line"], 4);
+        assert_eq!(note["start"]["column"], 5);
     }
 }

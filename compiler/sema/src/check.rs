@@ -73,6 +73,14 @@ struct Local {
     warn_unused: bool,
 }
 
+/// A node of the dependency graph used to find recursion: a policy, or a
+/// top-level `let` (a let may call a policy, and a policy may read a let).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+enum Node {
+    Policy(u32),
+    Let(u32),
+}
+
 /// Where an expression is being checked.
 #[derive(Debug)]
 struct Cx {
@@ -80,8 +88,11 @@ struct Cx {
     offset: u32,
     package: String,
     locals: Vec<Local>,
-    /// The policy whose body this is, for the call graph.
-    policy: Option<u32>,
+    /// The policy or top-level let whose body this is, for the dependency
+    /// graph.
+    owner: Option<Node>,
+    /// Whether this is a param's default, where `now` is not available.
+    in_param: bool,
 }
 
 impl Cx {
@@ -110,8 +121,12 @@ struct Checker {
     program: Program,
     diagnostics: Vec<Vec<Diagnostic>>,
     let_state: Vec<LetState>,
-    /// Policy call graph: caller -> (callee, file, absolute span of the call).
-    calls: BTreeMap<u32, Vec<(u32, usize, Span)>>,
+    /// Dependency graph of policies and top-level lets: user -> (used,
+    /// file, absolute span of the use).
+    deps: BTreeMap<Node, Vec<(Node, usize, Span)>>,
+    /// The declared input types of each policy, by policy index (one entry
+    /// per written input, even when there are several).
+    policy_inputs: Vec<Vec<Ty>>,
 }
 
 impl Checker {
@@ -134,7 +149,8 @@ impl Checker {
             },
             diagnostics,
             let_state: Vec::new(),
-            calls: BTreeMap::new(),
+            deps: BTreeMap::new(),
+            policy_inputs: Vec::new(),
         }
     }
 
@@ -154,10 +170,15 @@ impl Checker {
         for file in 0..self.program.files.len() {
             let syntax = self.program.files[file].syntax.clone();
             let mut package: Option<&ast::Path> = None;
-            for (offset, item) in &syntax.items {
+            for (index, (offset, item)) in syntax.items.iter().enumerate() {
                 if let ast::ItemKind::Package(path) = &item.kind {
                     match package {
-                        None => package = Some(path),
+                        None => {
+                            package = Some(path);
+                            if index > 0 {
+                                self.package_not_first(file, path, *offset);
+                            }
+                        }
                         Some(first) => {
                             let diagnostic = Diagnostic::error(
                                 "pol::resolve::duplicate_package",
@@ -261,6 +282,30 @@ impl Checker {
             }
         }
         self.check_duplicate_tests();
+    }
+
+    /// Reports a file's `package` declaration that other items precede:
+    /// readers (and tools) look for it at the top.
+    fn package_not_first(&mut self, file: usize, path: &ast::Path, offset: u32) {
+        let first = self.program.files[file].syntax.items.first().map(|(o, i)| {
+            let start = i.span.shifted(*o).start as usize;
+            Span::new(start, start)
+        });
+        let mut diagnostic = Diagnostic::error(
+            "pol::resolve::package_not_first",
+            "the `package` declaration must be the first item of the file",
+        )
+        .with_label(path.span.shifted(offset), "declared after other items");
+        if let Some(first) = first {
+            diagnostic = diagnostic.with_label(first, "the file starts here");
+        }
+        self.report(
+            file,
+            diagnostic.with_help(format!(
+                "move `package {}` to the top of the file",
+                path.dotted()
+            )),
+        );
     }
 
     fn origin(
@@ -598,15 +643,22 @@ impl Checker {
                 self.program.params[id].ty = self.resolve_type(origin.file, origin.offset, ty);
             }
         }
+        self.policy_inputs = vec![Vec::new(); self.program.policies.len()];
         for id in 0..self.program.policies.len() {
             let origin = self.program.policies[id].origin.clone();
             let item = self.item_arc(&origin);
             let Some(ast::ItemKind::Policy(policy)) = item.as_deref().map(|i| &i.kind) else {
                 continue;
             };
-            let input = match policy.params.as_slice() {
-                [param] => self.resolve_type(origin.file, origin.offset, &param.ty),
-                params => {
+            let inputs: Vec<Ty> = policy
+                .params
+                .iter()
+                .map(|param| self.resolve_type(origin.file, origin.offset, &param.ty))
+                .collect();
+            let input = match inputs.as_slice() {
+                [input] => input.clone(),
+                _ => {
+                    let params = policy.params.as_slice();
                     let span = match (params.first(), params.last()) {
                         (Some(a), Some(b)) => a.name.span.cover(b.ty.span).shifted(origin.offset),
                         _ => origin.name_span,
@@ -618,12 +670,10 @@ impl Checker {
                     .with_label(span, "expected one `name: Schema`")
                     .with_help("put what the policy needs into one schema: `policy p(req: Request) -> Decision`");
                     self.report(origin.file, diagnostic);
-                    for param in params {
-                        self.resolve_type(origin.file, origin.offset, &param.ty);
-                    }
                     Ty::Error
                 }
             };
+            self.policy_inputs[id] = inputs;
             let ret = self.resolve_type(origin.file, origin.offset, &policy.ret);
             let has_keep = policy
                 .body
@@ -726,15 +776,22 @@ impl Checker {
                     if self.is_broken(&self.program.files[file].package.clone(), &alias.name) {
                         return Ty::Error;
                     }
+                    let help = match self.imported_as(file, &alias.name) {
+                        Some((target, local)) => format!(
+                            "`{target}` is imported as `{local}`: write `{local}.{}`",
+                            name.name
+                        ),
+                        None => format!(
+                            "add `import <package>` naming `{}` at the top of the file",
+                            alias.name
+                        ),
+                    };
                     let diagnostic = Diagnostic::error(
                         "pol::resolve::unknown_name",
                         format!("unknown package `{}`", alias.name),
                     )
                     .with_label(alias.span.shifted(offset), "not imported")
-                    .with_help(format!(
-                        "add `import <package>` naming `{}` at the top of the file",
-                        alias.name
-                    ));
+                    .with_help(help);
                     self.report(file, diagnostic);
                     return Ty::Error;
                 }
@@ -818,6 +875,18 @@ impl Checker {
             .map(|(_, item)| item.clone())
     }
 
+    /// Whether an item of the package that failed to parse may have been an
+    /// enum. The syntax keeps only the names of broken items, not their
+    /// kinds; a capitalized name is a schema or an enum by convention
+    /// (lets, params and policies are lowercase).
+    fn has_broken_type(&self, package: &str) -> bool {
+        self.program.packages.get(package).is_some_and(|p| {
+            p.broken
+                .iter()
+                .any(|b| b.chars().next().is_some_and(char::is_uppercase))
+        })
+    }
+
     fn is_broken(&self, package: &str, name: &str) -> bool {
         self.program
             .packages
@@ -839,6 +908,9 @@ impl Checker {
             };
             let ty = self.program.params[id].ty.clone();
             let mut cx = self.cx_for(&origin, None);
+            // Params are load-time data: their defaults cannot depend on the
+            // request being evaluated.
+            cx.in_param = true;
             self.expect(&mut cx, &binding.value, &ty);
         }
         for id in 0..self.program.policies.len() {
@@ -856,13 +928,14 @@ impl Checker {
         }
     }
 
-    fn cx_for(&self, origin: &Origin, policy: Option<u32>) -> Cx {
+    fn cx_for(&self, origin: &Origin, owner: Option<Node>) -> Cx {
         Cx {
             file: origin.file,
             offset: origin.offset,
             package: origin.package.clone(),
             locals: Vec::new(),
-            policy,
+            owner,
+            in_param: false,
         }
     }
 
@@ -893,7 +966,7 @@ impl Checker {
         let item = self.item_arc(&origin);
         let ty = match item.as_deref().map(|i| &i.kind) {
             Some(ast::ItemKind::Let(binding)) => {
-                let mut cx = self.cx_for(&origin, None);
+                let mut cx = self.cx_for(&origin, Some(Node::Let(id)));
                 match &binding.ty {
                     Some(declared) => {
                         let declared = self.resolve_type(origin.file, origin.offset, declared);
@@ -943,19 +1016,20 @@ impl Checker {
         self.push_local(cx, &binding.name, ty, true);
     }
 
+    /// Binds a local. The rule is the same for every kind of local (the
+    /// policy's inputs, `let`s, quantifier, `for` and `keep` variables): a
+    /// name already bound in the body and still in scope cannot be bound
+    /// again, so locals never shadow each other and a name means one thing
+    /// throughout its scope. Locals may still shadow definitions and imports.
     fn push_local(&mut self, cx: &mut Cx, name: &Ident, ty: Ty, warn_unused: bool) {
-        if let Some(previous) = cx
-            .locals
-            .iter()
-            .find(|l| l.name == name.name && l.warn_unused)
-        {
+        if let Some(previous) = cx.locals.iter().find(|l| l.name == name.name) {
             let diagnostic = Diagnostic::error(
                 "pol::resolve::duplicate_local",
                 format!("`{}` is already bound here", name.name),
             )
             .with_label(cx.abs(name.span), "bound again")
             .with_label(previous.span, "first bound here")
-            .with_help("bindings cannot be reassigned; choose another name");
+            .with_help("bindings cannot be reassigned or shadowed; choose another name");
             self.report(cx.file, diagnostic);
         }
         cx.locals.push(Local {
@@ -992,9 +1066,17 @@ impl Checker {
         let Some(ast::ItemKind::Policy(policy)) = item.as_deref().map(|i| &i.kind) else {
             return;
         };
-        let mut cx = self.cx_for(&def.origin, Some(id));
-        if let [param] = policy.params.as_slice() {
-            self.push_local(&mut cx, &param.name, def.input.clone(), false);
+        let mut cx = self.cx_for(&def.origin, Some(Node::Policy(id)));
+        // Every written input is bound, even when there are several (already
+        // reported as `policy_input`), so their uses are not unknown names.
+        let inputs = self
+            .policy_inputs
+            .get(id as usize)
+            .cloned()
+            .unwrap_or_default();
+        for (index, param) in policy.params.iter().enumerate() {
+            let ty = inputs.get(index).cloned().unwrap_or(Ty::Error);
+            self.push_local(&mut cx, &param.name, ty, false);
         }
         let mut rule_ids: HashMap<String, Span> = HashMap::new();
         let mut default_span: Option<Span> = None;
@@ -1002,7 +1084,10 @@ impl Checker {
         let mut reported_unreachable = false;
         let mut keep_rules = 0usize;
         let kind_name = match &def.kind {
-            PolicyKind::Decision => "decision".to_string(),
+            PolicyKind::Decision => "decision policy".to_string(),
+            // An unknown return type (already reported) is not shown.
+            PolicyKind::Value(Ty::Error) => "value policy".to_string(),
+            PolicyKind::Filter(Ty::Error) => "filter policy".to_string(),
             PolicyKind::Value(t) => format!("value policy returning `{}`", self.ty_name(t)),
             PolicyKind::Filter(t) => format!("filter policy returning `{}`", self.ty_name(t)),
         };
@@ -1019,10 +1104,22 @@ impl Checker {
                 // Once per policy: everything after the first unreachable
                 // rule is unreachable for the same reason.
                 reported_unreachable = true;
-                let diagnostic = Diagnostic::warning("pol::check::unreachable_rule", "this rule can never apply")
-                    .with_label(rule_span, "unreachable, like every rule after it")
+                let diagnostic = if matches!(rule.kind, RuleKind::DefaultValue(_)) {
+                    // Removing the default is no fix (a value policy needs
+                    // one): the unconditional `return` is the real default.
+                    Diagnostic::warning(
+                        "pol::check::unreachable_rule",
+                        "the `default` can never apply",
+                    )
+                    .with_label(rule_span, "never chosen")
                     .with_label(first, "this rule always matches first")
-                    .with_help("rules of a value policy are tried in order; move this rule above, or give the earlier rule a `when`");
+                    .with_help("the `return` above always matches: make it the `default`")
+                } else {
+                    Diagnostic::warning("pol::check::unreachable_rule", "this rule can never apply")
+                        .with_label(rule_span, "unreachable, like every rule after it")
+                        .with_label(first, "this rule always matches first")
+                        .with_help("rules of a value policy are tried in order; move this rule above, or give the earlier rule a `when`")
+                };
                 self.report(cx.file, diagnostic);
             }
             for attribute in &rule.unknown_attributes {
@@ -1045,19 +1142,19 @@ impl Checker {
                 Some(explicit) => (explicit.value.clone(), explicit.span),
                 None => (slug(&rule.reason.value), rule.reason.span),
             };
-            if !id_text.is_empty() {
-                if let Some(first) = rule_ids.get(&id_text) {
-                    let diagnostic = Diagnostic::error(
-                        "pol::resolve::duplicate_rule_id",
-                        format!("two rules of `{}` have the id `{}.{}.{}`", def.name, def.origin.package, def.name, id_text),
-                    )
-                    .with_label(cx.abs(id_span), "second rule with this id")
-                    .with_label(*first, "first rule with this id")
-                    .with_help("ids come from the reason text; reword one reason or give one rule `@id(\"...\")`");
-                    self.report(cx.file, diagnostic);
-                } else {
-                    rule_ids.insert(id_text, cx.abs(id_span));
-                }
+            if id_text.trim().is_empty() {
+                self.empty_rule_id(&cx, rule);
+            } else if let Some(first) = rule_ids.get(&id_text) {
+                let diagnostic = Diagnostic::error(
+                    "pol::resolve::duplicate_rule_id",
+                    format!("two rules of `{}` have the id `{}.{}.{}`", def.name, def.origin.package, def.name, id_text),
+                )
+                .with_label(cx.abs(id_span), "second rule with this id")
+                .with_label(*first, "first rule with this id")
+                .with_help("ids come from the reason text; reword one reason or give one rule `@id(\"...\")`");
+                self.report(cx.file, diagnostic);
+            } else {
+                rule_ids.insert(id_text, cx.abs(id_span));
             }
             let allowed = match (&def.kind, &rule.kind) {
                 (
@@ -1101,7 +1198,17 @@ impl Checker {
             let locals_before = cx.locals.len();
             match &rule.kind {
                 RuleKind::Redact { target } => {
-                    self.expect(&mut cx, target, &Ty::List(Box::new(Ty::Finding)));
+                    let expected = Ty::List(Box::new(Ty::Finding));
+                    let actual = self.expr(&mut cx, target, Some(&expected));
+                    if !self.assignable(&actual, &expected) {
+                        let mut diagnostic =
+                            self.mismatch_diagnostic(&cx, target, &actual, &expected);
+                        if actual == Ty::String {
+                            diagnostic =
+                                diagnostic.with_help("pass findings, e.g. `pii.scan(text)`");
+                        }
+                        self.report(cx.file, diagnostic);
+                    }
                 }
                 RuleKind::Alert { severity } => {
                     if pol_ir::AlertSeverity::from_name(&severity.name).is_none() {
@@ -1151,19 +1258,19 @@ impl Checker {
                         Ty::List(t) | Ty::Set(t) => (**t).clone(),
                         Ty::Error => Ty::Error,
                         other => {
-                            let diagnostic = Diagnostic::error(
-                                "pol::type::not_iterable",
-                                format!(
-                                    "`keep` needs a list or set, found `{}`",
-                                    self.ty_name(other)
-                                ),
-                            )
-                            .with_label(cx.abs(collection.span), "not a collection")
-                            .with_help(if other.is_optional() {
-                                "supply an empty list with `?? []`"
+                            let diagnostic = if other.is_optional() {
+                                self.optional_collection(&cx, collection, other, "`keep`")
                             } else {
-                                "filter a list or set of the elements to keep"
-                            });
+                                Diagnostic::error(
+                                    "pol::type::not_iterable",
+                                    format!(
+                                        "`keep` needs a list or set, found `{}`",
+                                        self.ty_name(other)
+                                    ),
+                                )
+                                .with_label(cx.abs(collection.span), "not a collection")
+                                .with_help("filter a list or set of the elements to keep")
+                            };
                             self.report(cx.file, diagnostic);
                             Ty::Error
                         }
@@ -1295,35 +1402,97 @@ impl Checker {
         }
     }
 
+    /// Reports a rule whose id would be empty: an `@id("")`, or a reason
+    /// without letters or digits (a blank reason is `empty_reason`).
+    fn empty_rule_id(&mut self, cx: &Cx, rule: &ast::Rule) {
+        let diagnostic = match &rule.id {
+            Some(explicit) => Diagnostic::error(
+                "pol::check::invalid_rule_id",
+                "`@id` gives an empty rule id",
+            )
+            .with_label(cx.abs(explicit.span), "empty id")
+            .with_help("write an id with letters or digits, e.g. `@id(\"deny-long-prompts\")`"),
+            None if rule.reason.value.trim().is_empty() => return,
+            None => Diagnostic::error(
+                "pol::check::invalid_rule_id",
+                "reason gives an empty rule id",
+            )
+            .with_label(cx.abs(rule.reason.span), "no letters or digits")
+            .with_help("ids are made of the reason's letters and digits: include letters or digits, or add `@id(\"...\")`"),
+        };
+        self.report(cx.file, diagnostic);
+    }
+
+    /// The name of a node of the dependency graph.
+    fn node_name(&self, node: Node) -> &str {
+        match node {
+            Node::Policy(i) => self
+                .program
+                .policies
+                .get(i as usize)
+                .map_or("?", |p| p.name.as_str()),
+            Node::Let(i) => self
+                .program
+                .lets
+                .get(i as usize)
+                .map_or("?", |l| l.name.as_str()),
+        }
+    }
+
+    /// Records that the body being checked uses `target` (a policy call or
+    /// a let reference), for finding recursion.
+    fn record_dep(&mut self, cx: &Cx, target: Node, span: Span) {
+        if let Some(owner) = cx.owner {
+            self.deps
+                .entry(owner)
+                .or_default()
+                .push((target, cx.file, span));
+        }
+    }
+
+    /// Reports cycles of the dependency graph that pass through a policy:
+    /// policies calling each other, directly or through top-level lets.
+    /// (Cycles of lets alone are `let_cycle`, found while checking them.)
     fn check_policy_recursion(&mut self) {
         let mut reported = std::collections::HashSet::new();
-        for (&start, _) in self.calls.clone().iter() {
+        let starts: Vec<Node> = self
+            .deps
+            .keys()
+            .copied()
+            .filter(|n| matches!(n, Node::Policy(_)))
+            .collect();
+        for start in starts {
             // Iterative DFS from `start` looking for a path back to it.
-            let mut stack: Vec<(u32, Vec<u32>)> = vec![(start, vec![start])];
+            let mut stack: Vec<(Node, Vec<Node>)> = vec![(start, vec![start])];
             let mut seen = std::collections::HashSet::new();
             while let Some((node, path)) = stack.pop() {
-                for (callee, file, span) in self.calls.get(&node).cloned().unwrap_or_default() {
-                    if callee == start {
+                for (used, file, span) in self.deps.get(&node).cloned().unwrap_or_default() {
+                    if used == start {
                         let mut cycle = path.clone();
                         cycle.sort_unstable();
                         if reported.insert(cycle) {
                             let names: Vec<String> = path
                                 .iter()
                                 .chain(std::iter::once(&start))
-                                .map(|p| format!("`{}`", self.program.policies[*p as usize].name))
+                                .map(|n| format!("`{}`", self.node_name(*n)))
                                 .collect();
+                            let through_let = path.iter().any(|n| matches!(n, Node::Let(_)));
                             let diagnostic = Diagnostic::error(
                                 "pol::resolve::recursive_policy",
-                                format!("policy `{}` calls itself: {}", self.program.policies[start as usize].name, names.join(" -> ")),
+                                format!("policy `{}` calls itself: {}", self.node_name(start), names.join(" -> ")),
                             )
                             .with_label(span, "this call closes the cycle")
-                            .with_help("Pol is total: policies cannot recurse; compute the shared part in a `let` or a separate policy");
+                            .with_help(if through_let {
+                                "Pol is total: policies cannot recurse, not even through a `let`; compute the shared part without calling the policy"
+                            } else {
+                                "Pol is total: policies cannot recurse; compute the shared part in a `let` or a separate policy"
+                            });
                             self.report(file, diagnostic);
                         }
-                    } else if seen.insert(callee) {
+                    } else if seen.insert(used) {
                         let mut next = path.clone();
-                        next.push(callee);
-                        stack.push((callee, next));
+                        next.push(used);
+                        stack.push((used, next));
                     }
                 }
             }
@@ -1358,42 +1527,61 @@ impl Checker {
     }
 
     fn mismatch(&mut self, cx: &Cx, e: &Expr, actual: &Ty, expected: &Ty) {
+        let diagnostic = self.mismatch_diagnostic(cx, e, actual, expected);
+        self.report(cx.file, diagnostic);
+    }
+
+    /// The diagnostic for a value of type `actual` where `expected` is
+    /// needed. Field and method access on an optional is reported by
+    /// [`Checker::receiver`] (which suggests `?.`); here the value itself is
+    /// needed, so the fix is a default.
+    fn mismatch_diagnostic(&self, cx: &Cx, e: &Expr, actual: &Ty, expected: &Ty) -> Diagnostic {
         let (a, x) = (self.ty_name(actual), self.ty_name(expected));
-        let diagnostic = if let Ty::Optional(inner) = actual {
+        if let Ty::Optional(inner) = actual {
             if self.assignable(inner, expected) {
-                Diagnostic::error(
+                return Diagnostic::error(
                     "pol::type::optional",
-                    format!("expected `{x}`, found optional `{a}`"),
-                )
-                .with_label(cx.abs(e.span), "this may be `none`")
-                .with_help(
-                    "supply a value for `none` with `?? default`, or reach into it with `?.`",
-                )
-            } else {
-                Diagnostic::error(
-                    "pol::type::mismatch",
                     format!("expected `{x}`, found `{a}`"),
                 )
-                .with_label(cx.abs(e.span), format!("this is `{a}`"))
+                .with_label(cx.abs(e.span), "this may be `none`")
+                .with_help("supply a value for `none` with `?? default`");
             }
-        } else {
-            let mut d = Diagnostic::error(
+            return Diagnostic::error(
                 "pol::type::mismatch",
                 format!("expected `{x}`, found `{a}`"),
             )
             .with_label(cx.abs(e.span), format!("this is `{a}`"));
-            if matches!((actual, expected), (Ty::Float, Ty::Int)) {
-                d = d.with_help("convert with `.round()`, `.floor()` or `.ceil()`");
-            } else if matches!((actual, expected), (Ty::List(_), Ty::Set(_))) {
-                d = d.with_help("write a set literal with braces: `{a, b}`");
-            } else if matches!((actual, expected), (Ty::Set(_), Ty::List(_))) {
-                d = d.with_help("write a list literal with brackets: `[a, b]`");
-            } else if matches!(expected, Ty::String) && matches!(actual, Ty::Enum(_)) {
-                d = d.with_help("compare enum values with enum variants, not strings");
-            }
-            d
-        };
-        self.report(cx.file, diagnostic);
+        }
+        let mut d = Diagnostic::error(
+            "pol::type::mismatch",
+            format!("expected `{x}`, found `{a}`"),
+        )
+        .with_label(cx.abs(e.span), format!("this is `{a}`"));
+        if matches!((actual, expected), (Ty::Float, Ty::Int)) {
+            d = d.with_help("convert with `.round()`, `.floor()` or `.ceil()`");
+        } else if matches!((actual, expected), (Ty::List(_), Ty::Set(_))) {
+            d = d.with_help("write a set literal with braces: `{a, b}`");
+        } else if matches!((actual, expected), (Ty::Set(_), Ty::List(_))) {
+            d = d.with_help("write a list literal with brackets: `[a, b]`");
+        } else if matches!(expected, Ty::String) && matches!(actual, Ty::Enum(_)) {
+            d = d.with_help("compare enum values with enum variants, not strings");
+        }
+        d
+    }
+
+    /// An optional collection where a collection is iterated: the same code
+    /// and fix as an optional on the right of `in`.
+    fn optional_collection(&self, cx: &Cx, e: &Expr, ty: &Ty, what: &str) -> Diagnostic {
+        let name = self.ty_name(ty);
+        Diagnostic::error(
+            "pol::type::optional",
+            format!("{what} needs a collection, found `{name}`"),
+        )
+        .with_label(
+            cx.abs(e.span),
+            format!("this is `{name}`: it may be `none`"),
+        )
+        .with_help("supply an empty collection for `none`: `xs ?? []`")
     }
 
     /// Checks a `when` or `expect` condition: it must be `bool`.
@@ -1427,16 +1615,33 @@ impl Checker {
             ExprKind::Float(_) => Ty::Float,
             ExprKind::Str(_) => Ty::String,
             ExprKind::Duration(_) => Ty::Duration,
-            ExprKind::Timestamp(_) | ExprKind::Now => Ty::Timestamp,
+            ExprKind::Timestamp(_) => Ty::Timestamp,
+            ExprKind::Now => {
+                if cx.in_param {
+                    let diagnostic = Diagnostic::error(
+                        "pol::type::now_in_param",
+                        "`now` cannot be used in a param's default",
+                    )
+                    .with_label(cx.abs(e.span), "the time of the request")
+                    .with_help("params are load-time data, fixed before any request; compute it in a `let` or in the policy");
+                    self.report(cx.file, diagnostic);
+                }
+                Ty::Timestamp
+            }
             ExprKind::None => match expected {
                 Some(t @ Ty::Optional(_)) => t.clone(),
                 _ => Ty::None,
             },
             ExprKind::Paren(inner) => self.expr(cx, inner, expected),
             ExprKind::Name(ident) => self.name(cx, e, ident, expected),
+            // Where the expected type is unknown (an earlier error), the
+            // elements are expected to be unknown too: literals inside are
+            // checked quietly instead of being reported as uninferable.
             ExprKind::List(items) => {
                 let want = match expected.map(Ty::unwrap_optional) {
                     Some(Ty::List(t)) => Some((**t).clone()),
+                    Some(Ty::Error) if items.is_empty() => return Ty::Error,
+                    Some(Ty::Error) => Some(Ty::Error),
                     _ => None,
                 };
                 let elem = self.elements(cx, e, items, want, "list");
@@ -1445,6 +1650,8 @@ impl Checker {
             ExprKind::Set(items) => {
                 let want = match expected.map(Ty::unwrap_optional) {
                     Some(Ty::Set(t)) => Some((**t).clone()),
+                    Some(Ty::Error) if items.is_empty() => return Ty::Error,
+                    Some(Ty::Error) => Some(Ty::Error),
                     _ => None,
                 };
                 let elem = self.elements(cx, e, items, want, "set");
@@ -1453,6 +1660,7 @@ impl Checker {
             ExprKind::Map(entries) => {
                 let want = match expected.map(Ty::unwrap_optional) {
                     Some(Ty::Map(t)) => Some((**t).clone()),
+                    Some(Ty::Error) => Some(Ty::Error),
                     _ => None,
                 };
                 let mut seen: HashMap<&str, Span> = HashMap::new();
@@ -1561,6 +1769,12 @@ impl Checker {
                         let elem = self.element_of(cx, collection, &coll_ty, &what);
                         self.push_local(cx, var, elem, false);
                     }
+                    (vars, Ty::Optional(_)) => {
+                        self.element_of(cx, collection, &coll_ty, &what);
+                        for var in vars {
+                            self.push_local(cx, var, Ty::Error, false);
+                        }
+                    }
                     (vars, _) => {
                         if !coll_ty.is_error() {
                             let diagnostic = Diagnostic::error(
@@ -1595,6 +1809,7 @@ impl Checker {
                     QuantKind::Map => {
                         let want = match expected.map(Ty::unwrap_optional) {
                             Some(Ty::List(t)) => Some((**t).clone()),
+                            Some(Ty::Error) => Some(Ty::Error),
                             _ => None,
                         };
                         let ty = self.expr(cx, body, want.as_ref());
@@ -1614,18 +1829,18 @@ impl Checker {
             Ty::List(t) | Ty::Set(t) => (**t).clone(),
             Ty::Map(_) => Ty::String,
             Ty::Error => Ty::Error,
+            other if other.is_optional() => {
+                let diagnostic = self.optional_collection(cx, e, other, what);
+                self.report(cx.file, diagnostic);
+                Ty::Error
+            }
             other => {
-                let help = if other.is_optional() {
-                    "iterate nothing when it is `none`: `xs ?? []`"
-                } else {
-                    "iterate a list, a set or a map"
-                };
                 let diagnostic = Diagnostic::error(
                     "pol::type::not_iterable",
                     format!("{what} needs a collection, found `{}`", self.ty_name(other)),
                 )
                 .with_label(cx.abs(e.span), "not a collection")
-                .with_help(help);
+                .with_help("iterate a list, a set or a map");
                 self.report(cx.file, diagnostic);
                 Ty::Error
             }
@@ -1702,15 +1917,15 @@ impl Checker {
                 .map(|(n, t)| ((*n).to_string(), t.clone(), Span::default()))
                 .collect(),
             Some(Ty::Error) => {
-                for (_, value) in fields {
-                    self.expr(cx, value, None);
-                }
+                // The schema is unknown because of an earlier error: say
+                // nothing about the literal, but check its values.
+                self.quiet_exprs(cx, fields.iter().map(|(_, value)| value));
                 return Ty::Error;
             }
             other => {
-                for (_, value) in fields {
-                    self.expr(cx, value, None);
-                }
+                // Reported once, here: records nested in the values have no
+                // schema either, but saying so again adds nothing.
+                self.quiet_exprs(cx, fields.iter().map(|(_, value)| value));
                 let found = other
                     .as_ref()
                     .map(|t| format!(" (a `{}` is expected here)", self.ty_name(t)))
@@ -1725,6 +1940,9 @@ impl Checker {
         let target = target.unwrap_or(Ty::Error);
         let schema_name = self.ty_name(&target);
         let mut seen: HashMap<&str, Span> = HashMap::new();
+        // Declared fields that an unknown field was probably meant to be:
+        // reported as a typo, not also as missing.
+        let mut suggested: Vec<String> = Vec::new();
         for (name, value) in fields {
             if let Some(first) = seen.insert(name.name.as_str(), name.span) {
                 let diagnostic = Diagnostic::error(
@@ -1742,19 +1960,22 @@ impl Checker {
                     self.expect(cx, value, &ty);
                 }
                 None => {
-                    self.expr(cx, value, None);
-                    self.unknown_field(
+                    self.expr(cx, value, Some(&Ty::Error));
+                    let suggestion = self.unknown_field(
                         cx,
                         name,
                         &schema_name,
                         declared.iter().map(|(n, _, _)| n.as_str()),
                     );
+                    suggested.extend(suggestion);
                 }
             }
         }
         let missing: Vec<&str> = declared
             .iter()
-            .filter(|(n, t, _)| !t.is_optional() && !seen.contains_key(n.as_str()))
+            .filter(|(n, t, _)| {
+                !t.is_optional() && !seen.contains_key(n.as_str()) && !suggested.contains(n)
+            })
             .map(|(n, _, _)| n.as_str())
             .collect();
         if !missing.is_empty() {
@@ -1779,20 +2000,23 @@ impl Checker {
         target
     }
 
+    /// Reports an unknown field; returns the field suggested instead, if
+    /// any.
     fn unknown_field<'a>(
         &mut self,
         cx: &Cx,
         name: &Ident,
         on: &str,
         candidates: impl Iterator<Item = &'a str>,
-    ) {
+    ) -> Option<String> {
         let candidates: Vec<&str> = candidates.collect();
+        let suggestion = did_you_mean(&name.name, candidates.iter().copied());
         let mut diagnostic = Diagnostic::error(
             "pol::type::unknown_field",
             format!("unknown field `{}` on `{on}`", name.name),
         )
         .with_label(cx.abs(name.span), "no such field");
-        diagnostic = match did_you_mean(&name.name, candidates.iter().copied()) {
+        diagnostic = match suggestion {
             Some(s) => diagnostic.with_help(format!("did you mean `{s}`?")),
             None if candidates.is_empty() => diagnostic,
             None => diagnostic.with_help(format!(
@@ -1805,6 +2029,15 @@ impl Checker {
             )),
         };
         self.report(cx.file, diagnostic);
+        suggestion.map(str::to_string)
+    }
+
+    /// Checks expressions whose expected type is unknown because of an
+    /// earlier error, without reporting literals that need one.
+    fn quiet_exprs<'e>(&mut self, cx: &mut Cx, exprs: impl IntoIterator<Item = &'e Expr>) {
+        for e in exprs {
+            self.expr(cx, e, Some(&Ty::Error));
+        }
     }
 
     fn join(&mut self, cx: &mut Cx, a: &Ty, b: &Ty, b_expr: &Expr) -> Ty {
@@ -1866,6 +2099,10 @@ impl Checker {
         rhs: &Expr,
         expected: Option<&Ty>,
     ) -> Ty {
+        // `a < b < c` is already `pol::parse::chained_comparison`: the inner
+        // comparison is a `bool`, and saying it cannot be ordered or
+        // compared with `c` adds nothing.
+        let chained = is_comparison(op) && (is_comparison_expr(lhs) || is_comparison_expr(rhs));
         match op {
             BinaryOp::And | BinaryOp::Or => {
                 self.condition(cx, lhs);
@@ -1874,12 +2111,18 @@ impl Checker {
             }
             BinaryOp::Eq | BinaryOp::Ne => {
                 let lt = self.expr(cx, lhs, None);
+                // The left side's own type, not made optional: `none` on the
+                // right takes a type only from an optional left side, so
+                // `x == none` with `x: int` is reported like `none == x`.
                 let hint = if lt == Ty::None {
                     None
                 } else {
-                    Some(lt.clone().optional())
+                    Some(lt.clone())
                 };
                 let rt = self.expr(cx, rhs, hint.as_ref());
+                if chained {
+                    return Ty::Bool;
+                }
                 if !self.comparable(&lt, &rt) {
                     self.incomparable(cx, e, op_span, &lt, &rt);
                 }
@@ -1888,6 +2131,9 @@ impl Checker {
             BinaryOp::Lt | BinaryOp::Le | BinaryOp::Gt | BinaryOp::Ge => {
                 let lt = self.expr(cx, lhs, None);
                 let rt = self.expr(cx, rhs, Some(&lt));
+                if chained {
+                    return Ty::Bool;
+                }
                 if lt.is_optional() || rt.is_optional() {
                     self.operator_error(cx, op_span, op.symbol(), &[&lt, &rt], e.span);
                 } else if !lt.is_ordered() || !rt.is_ordered() {
@@ -1912,6 +2158,9 @@ impl Checker {
                     _ => None,
                 };
                 let rt = self.expr(cx, rhs, hint.as_ref());
+                if chained {
+                    return Ty::Bool;
+                }
                 let member = match &rt {
                     Ty::List(t) | Ty::Set(t) => Some((**t).clone()),
                     Ty::Map(_) | Ty::String => Some(Ty::String),
@@ -2058,6 +2307,19 @@ impl Checker {
                 .with_help("a number never equals a string; compare numbers with numbers");
         } else if matches!((lt, rt), (Ty::None, _) | (_, Ty::None)) {
             diagnostic = diagnostic.with_help("only optional values (`T?`) can be `none`");
+        } else if let (Ty::Enum(id), Ty::String) | (Ty::String, Ty::Enum(id)) = (lt, rt)
+            && let Some(def) = self.program.enums.get(id.0 as usize)
+        {
+            diagnostic = match def.variants.first() {
+                Some((variant, _)) => diagnostic.with_help(format!(
+                    "compare with a variant of `{0}`, such as `{0}.{variant}`",
+                    def.name
+                )),
+                None => diagnostic.with_help(format!(
+                    "compare with a variant of `{}`, not a string",
+                    def.name
+                )),
+            };
         }
         self.report(cx.file, diagnostic);
     }
@@ -2218,7 +2480,10 @@ impl Checker {
     fn path_value(&mut self, cx: &mut Cx, e: &Expr, res: PathRes) -> Ty {
         let span = cx.abs(e.span);
         let (message, help) = match res {
-            PathRes::Let(i) => return self.ensure_let(i, Some((cx.file, span))),
+            PathRes::Let(i) => {
+                self.record_dep(cx, Node::Let(i), span);
+                return self.ensure_let(i, Some((cx.file, span)));
+            }
             PathRes::Param(i) => return self.program.params[i as usize].ty.clone(),
             PathRes::Variant(id) => return Ty::Enum(id),
             PathRes::Error => return Ty::Error,
@@ -2325,6 +2590,11 @@ impl Checker {
         if visible.iter().any(|p| self.is_broken(p, &ident.name)) {
             return Ty::Error;
         }
+        // The variants of an enum that failed to parse are unknown, and the
+        // name may be one of them: say nothing.
+        if visible.iter().any(|p| self.has_broken_type(p)) {
+            return Ty::Error;
+        }
         let mut candidates: Vec<String> = cx.locals.iter().map(|l| l.name.clone()).collect();
         if let Some(info) = self.program.packages.get(&cx.package) {
             candidates.extend(info.defs.keys().cloned());
@@ -2341,21 +2611,45 @@ impl Checker {
             format!("unknown name `{}`", ident.name),
         )
         .with_label(cx.abs(ident.span), "not found in this scope");
-        diagnostic = match did_you_mean(&ident.name, candidates.iter().map(String::as_str)) {
-            Some(s) => diagnostic.with_help(format!("did you mean `{s}`?")),
-            None if builtins::NATIVE_MODULES
-                .iter()
-                .any(|m| m.rsplit('.').next() == Some(ident.name.as_str())) =>
+        let imported_as = self.imported_as(cx.file, &ident.name);
+        let suggestion = did_you_mean(&ident.name, candidates.iter().map(String::as_str));
+        diagnostic = match (imported_as, suggestion) {
+            (Some((target, local)), _) => diagnostic.with_help(format!(
+                "`{target}` is imported as `{local}`: write `{local}` instead"
+            )),
+            (None, Some(s)) => diagnostic.with_help(format!("did you mean `{s}`?")),
+            (None, None)
+                if builtins::NATIVE_MODULES
+                    .iter()
+                    .any(|m| m.rsplit('.').next() == Some(ident.name.as_str())) =>
             {
                 diagnostic.with_help(format!(
                     "import the module first: `import std.{}`",
                     ident.name
                 ))
             }
-            None => diagnostic,
+            (None, None) => diagnostic,
         };
         self.report(cx.file, diagnostic);
         Ty::Error
+    }
+
+    /// The package or module that `name` would bind if imported without
+    /// `as`, and the other name the file imports it under: for `import
+    /// std.url as u`, `url` gives `("std.url", "u")`.
+    fn imported_as(&self, file: usize, name: &str) -> Option<(String, String)> {
+        self.program.files[file]
+            .scope
+            .imports
+            .iter()
+            .find_map(|(local, (target, _))| {
+                let target = match target {
+                    ImportTarget::Package(p) => p.as_str(),
+                    ImportTarget::Native(m) => m,
+                };
+                (local != name && target.rsplit('.').next() == Some(name))
+                    .then(|| (target.to_string(), local.clone()))
+            })
     }
 
     /// The file's package and the packages it imports.
@@ -2512,7 +2806,7 @@ impl Checker {
         let (receiver, chained) = match ty {
             Ty::Optional(inner) if optional || Self::in_optional_chain(base) => (*inner, true),
             Ty::Optional(inner) => {
-                self.expr(cx, index, None);
+                self.expr(cx, index, Some(&Ty::Error));
                 let diagnostic = Diagnostic::error(
                     "pol::type::optional",
                     format!("`{}?` may be `none`", self.ty_name(&inner)),
@@ -2534,11 +2828,11 @@ impl Checker {
                 (**t).clone().optional()
             }
             Ty::Error => {
-                self.expr(cx, index, None);
+                self.expr(cx, index, Some(&Ty::Error));
                 Ty::Error
             }
             other => {
-                self.expr(cx, index, None);
+                self.expr(cx, index, Some(&Ty::Error));
                 let help = if matches!(other, Ty::Set(_)) {
                     "test membership with `x in set`"
                 } else {
@@ -2563,16 +2857,12 @@ impl Checker {
                 PathRes::Policy(id) => self.policy_call(cx, e, callee, id, args),
                 PathRes::Builtin(sig) => self.builtin_call(cx, e, sig, None, args),
                 PathRes::Error => {
-                    for arg in args {
-                        self.expr(cx, arg, None);
-                    }
+                    self.quiet_exprs(cx, args);
                     Ty::Error
                 }
                 other => {
                     let ty = self.path_value(cx, callee, other);
-                    for arg in args {
-                        self.expr(cx, arg, None);
-                    }
+                    self.quiet_exprs(cx, args);
                     if !ty.is_error() {
                         self.not_callable(cx, callee, &ty);
                     }
@@ -2589,9 +2879,7 @@ impl Checker {
             return self.method_call(cx, e, base, name, *optional, args);
         }
         let ty = self.expr(cx, callee, None);
-        for arg in args {
-            self.expr(cx, arg, None);
-        }
+        self.quiet_exprs(cx, args);
         if !ty.is_error() {
             self.not_callable(cx, callee, &ty);
         }
@@ -2610,36 +2898,44 @@ impl Checker {
 
     fn policy_call(&mut self, cx: &mut Cx, e: &Expr, callee: &Expr, id: u32, args: &[Expr]) -> Ty {
         let def = self.program.policies[id as usize].clone();
+        let inputs = self
+            .policy_inputs
+            .get(id as usize)
+            .cloned()
+            .unwrap_or_default();
         match args {
             [arg] => {
                 self.expect(cx, arg, &def.input);
             }
-            _ => {
-                for arg in args {
-                    self.expr(cx, arg, None);
+            // A policy declared with several inputs (`policy_input`, reported
+            // there) called with as many: check each against its input.
+            _ if inputs.len() != 1 && inputs.len() == args.len() => {
+                for (arg, input) in args.iter().zip(&inputs) {
+                    self.expect(cx, arg, input);
                 }
+            }
+            _ => {
+                self.quiet_exprs(cx, args);
+                let label = if def.input.is_error() {
+                    "expected one input".to_string()
+                } else {
+                    format!("expected one `{}`", self.ty_name(&def.input))
+                };
                 let diagnostic = Diagnostic::error(
                     "pol::type::arity",
                     format!(
-                        "policy `{}` takes 1 argument, but {} were given",
+                        "policy `{}` takes 1 argument, but {} {} given",
                         def.name,
-                        args.len()
+                        args.len(),
+                        if args.len() == 1 { "was" } else { "were" }
                     ),
                 )
-                .with_label(
-                    cx.abs(e.span),
-                    format!("expected one `{}`", self.ty_name(&def.input)),
-                )
+                .with_label(cx.abs(e.span), label)
                 .with_help("pass the policy's input as one record");
                 self.report(cx.file, diagnostic);
             }
         }
-        if let Some(caller) = cx.policy {
-            self.calls
-                .entry(caller)
-                .or_default()
-                .push((id, cx.file, cx.abs(callee.span)));
-        }
+        self.record_dep(cx, Node::Policy(id), cx.abs(callee.span));
         def.call_type()
     }
 
@@ -2653,15 +2949,11 @@ impl Checker {
         args: &[Expr],
     ) -> Ty {
         let Some((receiver, wrap)) = self.receiver(cx, base, optional, name) else {
-            for arg in args {
-                self.expr(cx, arg, None);
-            }
+            self.quiet_exprs(cx, args);
             return Ty::Error;
         };
         if receiver.is_error() {
-            for arg in args {
-                self.expr(cx, arg, None);
-            }
+            self.quiet_exprs(cx, args);
             return Ty::Error;
         }
         if matches!(receiver, Ty::Decision | Ty::ValueDecision(_)) && name.name == "fired" {
@@ -2684,9 +2976,7 @@ impl Checker {
                 if wrap { ty.optional() } else { ty }
             }
             None => {
-                for arg in args {
-                    self.expr(cx, arg, None);
-                }
+                self.quiet_exprs(cx, args);
                 let on = self.ty_name(&receiver);
                 let mut diagnostic = Diagnostic::error(
                     "pol::type::unknown_method",
@@ -2736,9 +3026,7 @@ impl Checker {
         args: &[Expr],
     ) -> Ty {
         if params.len() != args.len() {
-            for arg in args {
-                self.expr(cx, arg, None);
-            }
+            self.quiet_exprs(cx, args);
             let signature = params
                 .iter()
                 .map(|(n, p)| format!("{n}: {}", pattern_name(p)))
@@ -2796,6 +3084,27 @@ impl Checker {
         }
         Ty::Error
     }
+}
+
+/// Whether `op` compares (`==`, `<`, `in`, ...): the operators that do not
+/// chain.
+fn is_comparison(op: BinaryOp) -> bool {
+    matches!(
+        op,
+        BinaryOp::Eq
+            | BinaryOp::Ne
+            | BinaryOp::Lt
+            | BinaryOp::Le
+            | BinaryOp::Gt
+            | BinaryOp::Ge
+            | BinaryOp::In
+            | BinaryOp::NotIn
+    )
+}
+
+/// Whether `e` is an unparenthesized comparison.
+fn is_comparison_expr(e: &Expr) -> bool {
+    matches!(&e.kind, ExprKind::Binary { op, .. } if is_comparison(*op))
 }
 
 fn def_res(def: Def) -> PathRes {

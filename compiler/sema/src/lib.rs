@@ -291,7 +291,43 @@ impl Workspace {
 
     /// The checked project.
     pub fn checked(&self) -> Arc<CheckedProject> {
+        self.parse_in_parallel();
         check_project(&self.db, self.project).clone()
+    }
+
+    /// Parses files not parsed yet on all cores, each thread on a clone of
+    /// the database; salsa shares the results with the original, so the
+    /// check that follows finds them memoized. Parsing dominates a cold
+    /// check, and files are independent.
+    fn parse_in_parallel(&self) {
+        let files: Vec<SourceFile> = self
+            .files
+            .iter()
+            .chain(self.project.stdlib(&self.db).iter())
+            .copied()
+            .collect();
+        let threads = std::thread::available_parallelism()
+            .map_or(1, std::num::NonZero::get)
+            .min(8);
+        if threads < 2 || files.len() < 2 {
+            return;
+        }
+        let chunk = files.len().div_ceil(threads);
+        std::thread::scope(|scope| {
+            for part in files.chunks(chunk) {
+                let db = self.db.clone();
+                scope.spawn(move || {
+                    // Nothing writes while `&self` is borrowed, so no
+                    // cancellation can occur; catch it anyway rather than
+                    // unwind across the scope.
+                    let _ = salsa::Cancelled::catch(std::panic::AssertUnwindSafe(|| {
+                        for file in part {
+                            file_syntax(&db, *file);
+                        }
+                    }));
+                });
+            }
+        });
     }
 
     /// Every diagnostic of every file (syntax, resolution, types), by path,

@@ -2,11 +2,22 @@
 
 /// The candidate closest to `name`, if it is close enough to be a likely
 /// typo: within a third of the name's length in edits (at least one).
+/// Names shorter than three characters are too short for edit distance to
+/// mean anything (`y` is one edit from `S`): for them only a candidate that
+/// differs in case alone is suggested.
 pub(crate) fn did_you_mean<'a>(
     name: &str,
     candidates: impl IntoIterator<Item = &'a str>,
 ) -> Option<&'a str> {
-    let limit = (name.chars().count() / 3).max(1);
+    let length = name.chars().count();
+    if length < 3 {
+        let lower = name.to_lowercase();
+        return candidates
+            .into_iter()
+            .filter(|c| *c != name && c.to_lowercase() == lower)
+            .min();
+    }
+    let limit = (length / 3).max(1);
     candidates
         .into_iter()
         .filter(|c| *c != name)
@@ -25,5 +36,13 @@ mod tests {
         assert_eq!(did_you_mean("rol", ["role", "tenant"]), Some("role"));
         assert_eq!(did_you_mean("tennat", ["role", "tenant"]), Some("tenant"));
         assert_eq!(did_you_mean("xyz", ["role", "tenant"]), None);
+    }
+
+    #[test]
+    fn short_names_only_match_ignoring_case() {
+        assert_eq!(did_you_mean("y", ["S", "x", "yy"]), None);
+        assert_eq!(did_you_mean("id", ["ip", "ids"]), None);
+        assert_eq!(did_you_mean("s", ["S", "t"]), Some("S"));
+        assert_eq!(did_you_mean("Id", ["id", "ip"]), Some("id"));
     }
 }

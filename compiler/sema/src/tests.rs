@@ -160,3 +160,152 @@ fn let_types_are_inferred_across_lets() {
     assert_eq!(lets[0].ty, Ty::Float);
     assert_eq!(lets[2].ty, Ty::List(Box::new(Ty::Float)));
 }
+
+/// The messages of every diagnostic with this code, in order.
+fn messages(workspace: &Workspace, code: &str) -> Vec<String> {
+    workspace
+        .diagnostics()
+        .into_iter()
+        .flat_map(|(_, ds)| ds)
+        .filter(|d| d.code == code)
+        .map(|d| d.message)
+        .collect()
+}
+
+#[test]
+fn a_broken_let_does_not_silence_unknown_names() {
+    // Only a broken item that may be an enum (a capitalized name) can hide
+    // variants; a broken `let` cannot.
+    let text = "package app\n\nlet helper = (1 +\n\npolicy p(x: int) -> Decision {\n  allow \"ok\" when x > limt\n}\n";
+    let ws = workspace(&[("a.pol", text)]);
+    assert_eq!(
+        codes(&ws),
+        vec![
+            ("a.pol".to_string(), "pol::parse::syntax"),
+            ("a.pol".to_string(), "pol::resolve::unknown_name"),
+        ]
+    );
+}
+
+#[test]
+fn recursion_through_several_lets_is_found_once() {
+    let text = "package app\n\nschema S { n: int }\n\nlet a = b\nlet b = p({ n: 1 }).allowed\n\npolicy p(s: S) -> Decision {\n  allow \"a\" when a\n}\n\npolicy q(s: S) -> Decision {\n  allow \"b\" when b and p(s).allowed\n}\n";
+    let ws = workspace(&[("a.pol", text)]);
+    assert_eq!(
+        codes(&ws),
+        vec![("a.pol".to_string(), "pol::resolve::recursive_policy")]
+    );
+    assert_eq!(
+        messages(&ws, "pol::resolve::recursive_policy"),
+        vec!["policy `p` calls itself: `p` -> `a` -> `b` -> `p`".to_string()]
+    );
+}
+
+#[test]
+fn lets_and_policies_without_a_cycle_are_not_recursion() {
+    let text = "package app\n\nschema S { n: int }\n\nlet probe = p({ n: 1 }).allowed\nlet other = probe\n\npolicy p(s: S) -> Decision {\n  allow \"a\" when s.n > 0\n}\n\npolicy q(s: S) -> Decision {\n  allow \"b\" when other and p(s).allowed\n}\n";
+    let ws = workspace(&[("a.pol", text)]);
+    assert_eq!(codes(&ws), vec![]);
+}
+
+#[test]
+fn a_cycle_of_lets_alone_is_a_let_cycle() {
+    let ws = workspace(&[("a.pol", "package app\nlet a = b\nlet b = a\n")]);
+    let codes = codes(&ws);
+    assert!(
+        codes.iter().all(|(_, c)| *c == "pol::resolve::let_cycle"),
+        "{codes:?}"
+    );
+}
+
+#[test]
+fn keep_over_an_optional_list_is_an_optional_error() {
+    let text = "package app\n\nschema R { docs: list<string>? }\n\npolicy f(r: R) -> list<string> {\n  keep d in r.docs \"kept\" when d != \"\"\n}\n";
+    let ws = workspace(&[("a.pol", text)]);
+    assert_eq!(
+        codes(&ws),
+        vec![("a.pol".to_string(), "pol::type::optional")]
+    );
+    let help = ws.diagnostics()[0].1[0].help.clone().unwrap_or_default();
+    assert!(help.contains("?? []"), "{help}");
+}
+
+#[test]
+fn for_variables_do_not_shadow() {
+    let text = "package app\n\ntest \"t\" {\n  for x in [1, 2] {\n    for x in [3] {\n      expect x > 0\n    }\n  }\n}\n";
+    let ws = workspace(&[("a.pol", text)]);
+    assert_eq!(
+        codes(&ws),
+        vec![("a.pol".to_string(), "pol::resolve::duplicate_local")]
+    );
+}
+
+#[test]
+fn literals_under_unknown_types_are_quiet() {
+    // A param of an unknown type and an override of an unknown target:
+    // one error each, none for the literals nested in their values.
+    let text = "package app\n\nparam limits: Limts = { a: {}, b: [], c: [{ x: 1 }] }\n\ntest \"t\" {\n  with nothing = { a: [] } {\n    expect true\n  }\n}\n";
+    let ws = workspace(&[("a.pol", text)]);
+    assert_eq!(
+        codes(&ws),
+        vec![
+            ("a.pol".to_string(), "pol::resolve::unknown_type"),
+            ("a.pol".to_string(), "pol::type::bad_override"),
+        ]
+    );
+}
+
+#[test]
+fn arity_labels_never_show_an_unknown_type() {
+    let text = "package app\n\npolicy p(x: Nope) -> Decision {\n  allow \"a\"\n}\n\nlet d = p()\n";
+    let ws = workspace(&[("a.pol", text)]);
+    for (_, ds) in ws.diagnostics() {
+        for d in ds {
+            for label in &d.labels {
+                assert!(!label.message.contains("{unknown}"), "{d:?}");
+            }
+            assert!(!d.message.contains("{unknown}"), "{d:?}");
+        }
+    }
+}
+
+#[test]
+fn multiple_id_attributes_keep_the_last() {
+    // The parser keeps only the last `@id` of a rule, so a duplicate `@id`
+    // cannot be reported yet; the rule still gets the last id.
+    let text = "package app\n\npolicy p(x: int) -> Decision {\n  @id(\"a\")\n  @id(\"b\")\n  allow \"one\"\n  @id(\"b\")\n  allow \"two\"\n}\n";
+    let ws = workspace(&[("a.pol", text)]);
+    assert_eq!(
+        codes(&ws),
+        vec![("a.pol".to_string(), "pol::resolve::duplicate_rule_id")]
+    );
+}
+
+#[test]
+fn a_package_used_by_its_name_after_an_alias_import_names_the_alias() {
+    let ws = workspace(&[
+        ("lib.pol", "package demo.lib\nschema Input { n: int }\n"),
+        (
+            "app.pol",
+            "package app\nimport demo.lib as l\n\npolicy p(x: lib.Input) -> Decision {\n  allow \"ok\" when x.n > 0\n}\n",
+        ),
+    ]);
+    let diagnostics = ws.diagnostics();
+    let (_, ds) = &diagnostics[1];
+    assert_eq!(ds.len(), 1, "{ds:?}");
+    assert_eq!(ds[0].code, "pol::resolve::unknown_name");
+    assert_eq!(
+        ds[0].help.as_deref(),
+        Some("`demo.lib` is imported as `l`: write `l.Input`")
+    );
+}
+
+#[test]
+fn rule_kinds_do_not_show_an_unknown_return_type() {
+    let text = "package app\n\npolicy p(x: int) -> Nope {\n  return 1 \"one\" when x > 0\n  allow \"two\"\n  default 0 \"zero\"\n}\n";
+    let ws = workspace(&[("a.pol", text)]);
+    assert_eq!(
+        messages(&ws, "pol::type::rule_not_allowed"),
+        vec!["`allow` rules are not allowed in a value policy".to_string()]
+    );
+}

@@ -64,6 +64,8 @@ pub enum ItemKind {
     Let(Binding),
     /// `param name: T = expr`
     Param(Binding),
+    /// `param alias.name = expr`: a value for an imported package's param.
+    ParamOverride(ParamOverride),
     /// `policy name(input: T) -> R { ... }`
     Policy(Policy),
     /// `test "name" { ... }`
@@ -74,7 +76,10 @@ impl Item {
     /// The name this item defines, if it defines one.
     pub fn name(&self) -> Option<&Ident> {
         match &self.kind {
-            ItemKind::Package(_) | ItemKind::Import(_) | ItemKind::Test(_) => None,
+            ItemKind::Package(_)
+            | ItemKind::Import(_)
+            | ItemKind::Test(_)
+            | ItemKind::ParamOverride(_) => None,
             ItemKind::Schema(s) => Some(&s.name),
             ItemKind::Enum(e) => Some(&e.name),
             ItemKind::Let(b) | ItemKind::Param(b) => Some(&b.name),
@@ -100,6 +105,15 @@ impl Import {
             &self.path.segments[self.path.segments.len() - 1]
         })
     }
+}
+
+/// `param alias.name = value` in an importing package.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParamOverride {
+    /// The param: an import's local name, then the param's name.
+    pub target: Path,
+    /// The value that replaces the param's default.
+    pub value: Expr,
 }
 
 /// A schema declaration.

@@ -12,7 +12,7 @@ use crate::{Diagnostic, Span};
 
 /// The kinds of token in Pol source.
 #[derive(Logos, Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[logos(skip r"[ \t\r\n\f]+")]
+#[logos(skip r"[ \t\r\n\f\u{FEFF}]+")]
 pub enum TokenKind {
     /// `/// text`: a doc comment, kept for hover and the formatter.
     #[regex(r"///[^\n]*", allow_greedy = true)]
@@ -103,8 +103,8 @@ pub enum TokenKind {
     #[regex(r#""([^"\\\n]|\\[^\n])*""#)]
     String,
     /// `r"raw"` or `r#"raw with "quotes""#`.
-    #[regex(r#"r"[^"]*""#)]
-    #[regex(r##"r#"([^"]|"+[^"#])*"+#"##)]
+    #[regex(r#"r"[^"\n]*""#)]
+    #[regex(r##"r#"([^"\n]|"+[^"#\n])*"+#"##)]
     RawString,
     /// `t"2026-01-01T00:00:00Z"`.
     #[regex(r#"t"[^"\n]*""#)]
@@ -252,9 +252,19 @@ pub fn lex(text: &str) -> Vec<Token> {
 /// unterminated strings.
 pub fn lex_diagnostics(text: &str, tokens: &[Token]) -> Vec<Diagnostic> {
     let mut diagnostics = Vec::new();
-    for token in tokens.iter().filter(|t| t.kind == TokenKind::Error) {
+    let mut index = 0;
+    while index < tokens.len() {
+        let token = tokens[index];
+        index += 1;
+        if token.kind != TokenKind::Error {
+            continue;
+        }
         let snippet = &text[token.span.range()];
-        if snippet.starts_with('"') || snippet.starts_with("r\"") || snippet.starts_with("t\"") {
+        if snippet.starts_with('"')
+            || snippet.starts_with("r\"")
+            || snippet.starts_with("r#")
+            || snippet.starts_with("t\"")
+        {
             diagnostics.push(
                 Diagnostic::error(
                     "pol::parse::unterminated_string",
@@ -263,16 +273,57 @@ pub fn lex_diagnostics(text: &str, tokens: &[Token]) -> Vec<Diagnostic> {
                 .with_label(token.span, "this string is never closed")
                 .with_help("close it with `\"` on the same line; use `\\n` for a line break"),
             );
-        } else {
-            let ch = snippet.chars().next().unwrap_or('?');
-            diagnostics.push(
-                Diagnostic::error(
-                    "pol::parse::invalid_character",
-                    format!("invalid character `{}`", ch.escape_debug()),
-                )
-                .with_label(token.span, "not part of any token"),
-            );
+            continue;
         }
+        // A run of adjacent invalid characters (`&&`, `||`) is one mistake.
+        let mut span = token.span;
+        while let Some(next) = tokens
+            .get(index)
+            .filter(|t| t.kind == TokenKind::Error && t.span.start == span.end)
+        {
+            if text[next.span.range()].starts_with('"') {
+                break;
+            }
+            span = span.cover(next.span);
+            index += 1;
+        }
+        let run = &text[span.range()];
+        let shown: String = run
+            .chars()
+            .flat_map(|c| {
+                if c.is_control() {
+                    c.escape_default().collect::<Vec<_>>()
+                } else {
+                    vec![c]
+                }
+            })
+            .collect();
+        let help = match run {
+            "&&" | "&" => Some("write `and`"),
+            "||" | "|" => Some("write `or`"),
+            "!" => Some("write `not`, or `!=` to compare"),
+            ";" => Some("rules and statements end at the end of the line; remove the `;`"),
+            "'" => Some("strings are written with double quotes: `\"text\"`"),
+            "#" => Some("comments start with `//`"),
+            "$" | "`" | "~" | "^" | "\\" => None,
+            _ if run.starts_with('\'') => {
+                Some("strings are written with double quotes: `\"text\"`")
+            }
+            _ => None,
+        };
+        let mut diagnostic = Diagnostic::error(
+            "pol::parse::invalid_character",
+            if run.chars().count() == 1 {
+                format!("invalid character `{shown}`")
+            } else {
+                format!("invalid characters `{shown}`")
+            },
+        )
+        .with_label(span, "not part of any token");
+        if let Some(help) = help {
+            diagnostic = diagnostic.with_help(help);
+        }
+        diagnostics.push(diagnostic);
     }
     diagnostics
 }

@@ -52,12 +52,29 @@ pub fn parse_item(text: &str) -> ParsedItem {
                 trim: SpanTrim { text, comments },
                 diagnostics: Vec::new(),
                 child_depth: 0,
+                pending_min: Vec::new(),
                 reported_depth: false,
             };
             let item = pairs
                 .next()
                 .and_then(|item| item.into_inner().next())
                 .map(|pair| std::sync::Arc::new(builder.item(pair)));
+            for span in std::mem::take(&mut builder.pending_min) {
+                builder.diagnostics.push(
+                    Diagnostic::error("pol::parse::int_too_large", "integer literal out of range")
+                        .with_label(span, "does not fit in a 64-bit signed integer")
+                        .with_help(format!("integers range from {} to {}", i64::MIN, i64::MAX)),
+                );
+            }
+            // An expression cut off at the depth limit holds placeholders:
+            // treat the item as broken so they cause no further errors.
+            if builder.reported_depth {
+                return ParsedItem {
+                    item: None,
+                    broken_name: name_hint(text, &tokens),
+                    diagnostics: builder.diagnostics,
+                };
+            }
             ParsedItem {
                 item,
                 broken_name: None,
@@ -146,7 +163,8 @@ fn syntax_error(text: &str, tokens: &[Token], error: &pest::error::Error<Rule>) 
         format!("expected {expected}")
     };
     let mut diagnostic = Diagnostic::error("pol::parse::syntax", message).with_label(span, label);
-    if let Some(help) = found.and_then(|t| help_for(text, t)) {
+    let name_expected = expected.contains("a name");
+    if let Some(help) = found.and_then(|t| help_for(text, t, name_expected)) {
         diagnostic = diagnostic.with_help(help);
     }
     diagnostic
@@ -155,35 +173,67 @@ fn syntax_error(text: &str, tokens: &[Token], error: &pest::error::Error<Rule>) 
 /// Human names for what the parser expected, from pest's parse attempts.
 fn expected_list(error: &pest::error::Error<Rule>, only_attempts: bool) -> String {
     let mut names: Vec<String> = Vec::new();
-    let mut push = |name: String| {
+    fn push_unique(names: &mut Vec<String>, name: String) {
         if !names.contains(&name) {
             names.push(name);
         }
-    };
+    }
     if let (pest::error::ErrorVariant::ParsingError { positives, .. }, false) =
         (&error.variant, only_attempts)
     {
         for rule in positives {
             if let Some(name) = rule_name(*rule) {
-                push(name.to_string());
+                push_unique(&mut names, name.to_string());
             }
         }
     }
     if let Some(attempts) = error.parse_attempts() {
+        let mut punctuation = Vec::new();
+        let mut keywords = Vec::new();
         for token in attempts.expected_tokens() {
             // `ParsingToken` is not exported; its `Display` shows the literal.
             let token = token.to_string();
-            let punctuation =
-                token.chars().all(|c| c.is_ascii_punctuation()) && !token.contains('"');
-            let keyword = token.chars().all(|c| c.is_ascii_lowercase() || c == '_');
-            let comment = token.starts_with("//");
-            if !token.is_empty() && !comment && (punctuation || keyword) {
-                push(format!("`{token}`"));
+            if token.is_empty() || token.starts_with("//") || token.contains('"') || token == "_" {
+                continue;
             }
+            if token.chars().all(|c| c.is_ascii_punctuation()) {
+                punctuation.push(format!("`{token}`"));
+            } else if KEYWORDS.contains(&token.as_str())
+                || ["of", "limit", "list", "set", "map"].contains(&token.as_str())
+            {
+                keywords.push(format!("`{token}`"));
+            }
+        }
+        // Closing brackets say most about what is missing, then keywords;
+        // the many operators that could continue an expression are one entry.
+        const OPERATORS: &[&str] = &[
+            "`==`", "`!=`", "`<`", "`<=`", "`>`", "`>=`", "`??`", "`+`", "`-`", "`*`", "`/`",
+            "`%`", "`.`", "`?.`", "`[`", "`?[`", "`(`", "`?`", "`and`", "`or`", "`in`", "`not`",
+        ];
+        let operator = punctuation
+            .iter()
+            .chain(&keywords)
+            .any(|t| OPERATORS.contains(&t.as_str()));
+        punctuation.retain(|t| !OPERATORS.contains(&t.as_str()));
+        keywords.retain(|t| !OPERATORS.contains(&t.as_str()));
+        punctuation.sort_by_key(|t| !matches!(t.as_str(), "`}`" | "`]`" | "`)`"));
+        let (closers, others): (Vec<String>, Vec<String>) = punctuation
+            .into_iter()
+            .partition(|t| matches!(t.as_str(), "`}`" | "`]`" | "`)`"));
+        let structural = std::mem::take(&mut names);
+        let operator = operator.then(|| "an operator".to_string());
+        for name in closers
+            .into_iter()
+            .chain(keywords)
+            .chain(others)
+            .chain(operator)
+            .chain(structural)
+        {
+            push_unique(&mut names, name);
         }
     }
     // Keep the list readable: structural expectations first, at most eight.
-    names.truncate(8);
+    names.truncate(10);
     match names.len() {
         0 => String::new(),
         1 => names.remove(0),
@@ -199,7 +249,7 @@ fn rule_name(rule: Rule) -> Option<&'static str> {
         Rule::ident | Rule::word => "a name",
         Rule::field_name => "a field name",
         Rule::path => "a package path",
-        Rule::expr | Rule::arith_expr | Rule::postfix_expr | Rule::prefix_op => "an expression",
+        Rule::expr | Rule::arith_expr | Rule::prefix_op => "an expression",
         Rule::type_expr => "a type",
         Rule::string | Rule::raw_string => "a string",
         Rule::field => "a field",
@@ -217,7 +267,7 @@ fn rule_name(rule: Rule) -> Option<&'static str> {
 }
 
 /// A specific hint for common slips.
-fn help_for(text: &str, token: &Token) -> Option<String> {
+fn help_for(text: &str, token: &Token, name_expected: bool) -> Option<String> {
     let snippet = &text[token.span.range()];
     match (token.kind, snippet) {
         (TokenKind::Eq, _) => Some("to compare, write `==`".to_string()),
@@ -228,7 +278,7 @@ fn help_for(text: &str, token: &Token) -> Option<String> {
         (TokenKind::Ident, "true" | "True" | "False" | "TRUE") => {
             Some("booleans are written `true` and `false`".to_string())
         }
-        (kind, _) if kind.is_keyword() => Some(format!(
+        (kind, _) if kind.is_keyword() && name_expected => Some(format!(
             "`{snippet}` is a keyword; it cannot be used as a name here"
         )),
         _ => None,
@@ -244,6 +294,8 @@ struct Builder<'t> {
     diagnostics: Vec<Diagnostic>,
     /// The deepest child built since the enclosing node started.
     child_depth: u32,
+    /// Literals `9223372036854775808` not (yet) negated.
+    pending_min: Vec<Span>,
     reported_depth: bool,
 }
 
@@ -379,6 +431,17 @@ impl Builder<'_> {
             }
             Rule::let_decl => ItemKind::Let(self.binding(span, inner)),
             Rule::param_decl => ItemKind::Param(self.binding(span, inner)),
+            Rule::param_override => {
+                let target = self.path(inner.next());
+                let value = inner.next().map_or(
+                    Expr {
+                        kind: ExprKind::None,
+                        span,
+                    },
+                    |e| self.expr(e),
+                );
+                ItemKind::ParamOverride(ParamOverride { target, value })
+            }
             Rule::policy_decl => ItemKind::Policy(self.policy(inner)),
             Rule::test_decl => {
                 let name = self.str_lit_opt(inner.next());
@@ -800,24 +863,27 @@ impl Builder<'_> {
                 '\\' => out.push('\\'),
                 '"' => out.push('"'),
                 'u' => {
-                    // \u{XXXX}
+                    // \u{X} to \u{XXXXXX}: a Unicode scalar value in hex.
                     let rest = &raw[j + 1..];
-                    let decoded = rest
-                        .strip_prefix('{')
-                        .and_then(|r| r.split_once('}'))
-                        .and_then(|(hex, _)| {
-                            u32::from_str_radix(hex, 16).ok().and_then(char::from_u32).map(|c| (c, hex.len() + 2))
-                        });
-                    match decoded {
-                        Some((ch, consumed)) => {
-                            out.push(ch);
-                            for _ in 0..consumed {
-                                chars.next();
-                            }
-                        }
+                    let body = rest.strip_prefix('{').and_then(|r| r.split_once('}')).map(|(hex, _)| hex);
+                    let consumed = body.map_or(0, |hex| hex.len() + 2);
+                    let decoded = body
+                        .filter(|hex| (1..=6).contains(&hex.len()) && hex.chars().all(|c| c.is_ascii_hexdigit()))
+                        .and_then(|hex| u32::from_str_radix(hex, 16).ok());
+                    for _ in 0..consumed {
+                        chars.next();
+                    }
+                    let span = Span::new(offset + i, offset + j + 1 + consumed);
+                    match decoded.map(|code| (code, char::from_u32(code))) {
+                        Some((_, Some(ch))) => out.push(ch),
+                        Some((code, None)) => self.diagnostics.push(
+                            Diagnostic::error("pol::parse::invalid_escape", format!("`\\u{{{code:X}}}` is not a Unicode scalar value"))
+                                .with_label(span, "out of range or a surrogate")
+                                .with_help("code points go up to `10FFFF`, excluding `D800` to `DFFF`"),
+                        ),
                         None => self.diagnostics.push(
                             Diagnostic::error("pol::parse::invalid_escape", "invalid unicode escape")
-                                .with_label(Span::new(offset + i, offset + j + 1), "expected `\\u{XXXX}` with 1 to 6 hex digits")
+                                .with_label(span, "expected `\\u{...}` with 1 to 6 hex digits")
                                 .with_help("write a code point such as `\\u{1F600}`"),
                         ),
                     }
@@ -843,7 +909,6 @@ impl Builder<'_> {
     fn expr_d(&mut self, pair: Pair<'_, Rule>) -> (Expr, u32) {
         match pair.as_rule() {
             Rule::expr | Rule::arith_expr => self.fold(pair),
-            Rule::postfix_expr => self.postfix(pair),
             _ => self.primary(pair),
         }
     }
@@ -957,6 +1022,18 @@ impl Builder<'_> {
                     }
                     operators.push((FoldOp::Infix(op, op_span), power));
                 }
+                // Postfix operators bind tightest: apply them to the operand
+                // just built, before any prefix operator on the stack.
+                Rule::field_access
+                | Rule::opt_field
+                | Rule::index
+                | Rule::opt_index
+                | Rule::call_args => {
+                    if let Some(operand) = operands.pop() {
+                        let applied = self.apply_postfix(operand, part);
+                        operands.push(applied);
+                    }
+                }
                 _ => {
                     let operand = self.expr_d(part);
                     operands.push(operand);
@@ -985,6 +1062,7 @@ impl Builder<'_> {
                 if op == UnaryOp::Neg {
                     if let ExprKind::Int(n) = operand.kind {
                         if n >= 0 || n == i64::MIN {
+                            self.pending_min.retain(|s| *s != operand.span);
                             let span = op_span.cover(operand.span);
                             operands.push((
                                 Expr {
@@ -1046,62 +1124,46 @@ impl Builder<'_> {
         }
     }
 
-    /// A primary followed by field accesses, indexing and calls, folded
-    /// left to right without recursion.
-    fn postfix(&mut self, pair: Pair<'_, Rule>) -> (Expr, u32) {
-        let span = span_of(&self.trim, &pair);
-        let mut inner = pair.into_inner();
-        let Some(first) = inner.next() else {
-            return (
-                Expr {
-                    kind: ExprKind::None,
-                    span,
-                },
-                1,
-            );
+    /// Applies a field access, index or call to the operand before it.
+    fn apply_postfix(&mut self, (base, depth): (Expr, u32), part: Pair<'_, Rule>) -> (Expr, u32) {
+        let part_span = span_of(&self.trim, &part);
+        let span = base.span.cover(part_span);
+        let rule = part.as_rule();
+        let mut parts = part.into_inner();
+        let saved = std::mem::replace(&mut self.child_depth, 0);
+        let kind = match rule {
+            Rule::field_access | Rule::opt_field => {
+                let name = self.ident_opt(parts.next());
+                ExprKind::Field {
+                    base: Box::new(base),
+                    name,
+                    optional: rule == Rule::opt_field,
+                }
+            }
+            Rule::index | Rule::opt_index => {
+                let index = parts.next().map_or(
+                    Expr {
+                        kind: ExprKind::None,
+                        span: part_span,
+                    },
+                    |e| self.expr(e),
+                );
+                ExprKind::Index {
+                    base: Box::new(base),
+                    index: Box::new(index),
+                    optional: rule == Rule::opt_index,
+                }
+            }
+            _ => {
+                let args = parts.map(|a| self.expr(a)).collect();
+                ExprKind::Call {
+                    callee: Box::new(base),
+                    args,
+                }
+            }
         };
-        let (mut acc, mut depth) = self.primary(first);
-        for part in inner {
-            let part_span = span_of(&self.trim, &part);
-            let span = acc.span.cover(part_span);
-            let rule = part.as_rule();
-            let mut parts = part.into_inner();
-            let saved = std::mem::replace(&mut self.child_depth, 0);
-            let kind = match rule {
-                Rule::field_access | Rule::opt_field => {
-                    let name = self.ident_opt(parts.next());
-                    ExprKind::Field {
-                        base: Box::new(acc),
-                        name,
-                        optional: rule == Rule::opt_field,
-                    }
-                }
-                Rule::index | Rule::opt_index => {
-                    let index = parts.next().map_or(
-                        Expr {
-                            kind: ExprKind::None,
-                            span: part_span,
-                        },
-                        |e| self.expr(e),
-                    );
-                    ExprKind::Index {
-                        base: Box::new(acc),
-                        index: Box::new(index),
-                        optional: rule == Rule::opt_index,
-                    }
-                }
-                _ => {
-                    let args = parts.map(|a| self.expr(a)).collect();
-                    ExprKind::Call {
-                        callee: Box::new(acc),
-                        args,
-                    }
-                }
-            };
-            let children = std::mem::replace(&mut self.child_depth, saved);
-            (acc, depth) = self.bounded(Expr { kind, span }, depth.max(children) + 1);
-        }
-        (acc, depth)
+        let children = std::mem::replace(&mut self.child_depth, saved);
+        self.bounded(Expr { kind, span }, depth.max(children) + 1)
     }
 
     /// A primary expression with the depth of its tree.
@@ -1128,7 +1190,11 @@ impl Builder<'_> {
                 match digits.parse::<i64>() {
                     Ok(n) => ExprKind::Int(n),
                     // `9223372036854775808` is only valid negated; the prefix fold handles it.
-                    Err(_) if digits == "9223372036854775808" => ExprKind::Int(i64::MIN),
+                    Err(_) if digits == "9223372036854775808" => {
+                        // Valid only negated; the fold of `-` takes it off this list.
+                        self.pending_min.push(span);
+                        ExprKind::Int(i64::MIN)
+                    }
                     Err(_) => {
                         self.diagnostics.push(
                             Diagnostic::error(

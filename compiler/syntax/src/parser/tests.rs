@@ -325,3 +325,68 @@ fn quantifier_collections_take_arithmetic_and_coalesce() {
         "(any t (?? (. p topics) []) (in t s))"
     );
 }
+
+#[test]
+fn param_overrides_name_an_imported_param() {
+    let items = parse_clean("param input.jailbreak_threshold = 0.9\n");
+    let ItemKind::ParamOverride(o) = &items[0].kind else {
+        panic!("override")
+    };
+    assert_eq!(o.target.dotted(), "input.jailbreak_threshold");
+    assert_eq!(sexp(&o.value), "0.9f");
+}
+
+#[test]
+fn literal_mistakes_are_reported_without_breaking_the_item() {
+    let parsed = parse_file(
+        "let a = 9223372036854775808\nlet b = -9223372036854775808\nlet c = \"\\u{110000}\"\nlet d = \"\\u{+41}\"\n",
+    );
+    let codes: Vec<&str> = parsed.diagnostics.iter().map(|d| d.code).collect();
+    assert_eq!(
+        codes,
+        vec![
+            "pol::parse::int_too_large",
+            "pol::parse::invalid_escape",
+            "pol::parse::invalid_escape"
+        ]
+    );
+    assert_eq!(parsed.items.len(), 4);
+}
+
+#[test]
+fn an_unterminated_raw_string_stops_at_its_line() {
+    let parsed = parse_file("let a = r\"\\d{16}\nlet b = 3\nlet c = \"x\"\n");
+    assert_eq!(parsed.diagnostics.len(), 1, "{:#?}", parsed.diagnostics);
+    assert_eq!(
+        parsed.diagnostics[0].primary_span().map(|s| s.start),
+        Some(9)
+    );
+    assert_eq!(parsed.items.len(), 2);
+}
+
+#[test]
+fn runs_of_invalid_characters_are_one_error_with_help() {
+    let parsed = parse_file("let a = x && y\n");
+    assert_eq!(parsed.diagnostics.len(), 1);
+    assert_eq!(parsed.diagnostics[0].message, "invalid characters `&&`");
+    assert_eq!(parsed.diagnostics[0].help.as_deref(), Some("write `and`"));
+}
+
+#[test]
+fn keywords_end_at_a_word_boundary() {
+    for text in [
+        "policy p(x: int) -> Decision {\n  allow \"r\" whenx\n}\n",
+        "policy p(x: int) -> Decision {\n  defaultallow \"r\"\n}\n",
+        "import std.text asx\n",
+        "test \"t\" {\n  expectx\n}\n",
+    ] {
+        let parsed = parse_file(text);
+        assert_eq!(
+            parsed.diagnostics.len(),
+            1,
+            "{text}: {:#?}",
+            parsed.diagnostics
+        );
+        assert_eq!(parsed.diagnostics[0].code, "pol::parse::syntax", "{text}");
+    }
+}
