@@ -175,7 +175,8 @@ impl Checker {
                     match package {
                         None => {
                             package = Some(path);
-                            if index > 0 {
+                            let broken_before = syntax.broken.iter().any(|b| b.offset < *offset);
+                            if index > 0 || broken_before {
                                 self.package_not_first(file, path, *offset);
                             }
                         }
@@ -194,8 +195,14 @@ impl Checker {
                     }
                 }
             }
+            let broken_package = syntax
+                .broken
+                .iter()
+                .any(|b| b.keyword == pol_syntax::lexer::TokenKind::KwPackage);
             let name = match package {
                 Some(path) => path.dotted(),
+                // A `package` line with a syntax error is reported already.
+                None if broken_package => format!("<{}>", self.program.files[file].path),
                 None => {
                     let at = syntax
                         .items
@@ -219,7 +226,12 @@ impl Checker {
             self.program.files[file].package = name.clone();
             let info = self.program.packages.entry(name.clone()).or_default();
             info.files.push(file);
-            info.broken.extend(syntax.broken_names.iter().cloned());
+            info.broken
+                .extend(syntax.broken.iter().filter_map(|b| b.name.clone()));
+            info.has_broken_enum |= syntax
+                .broken
+                .iter()
+                .any(|b| b.keyword == pol_syntax::lexer::TokenKind::KwEnum);
 
             for (index, (offset, item)) in syntax.items.iter().enumerate() {
                 let Some(ident) = item.name() else {
@@ -875,16 +887,13 @@ impl Checker {
             .map(|(_, item)| item.clone())
     }
 
-    /// Whether an item of the package that failed to parse may have been an
-    /// enum. The syntax keeps only the names of broken items, not their
-    /// kinds; a capitalized name is a schema or an enum by convention
-    /// (lets, params and policies are lowercase).
+    /// Whether an `enum` of the package failed to parse (its variants are
+    /// unknown).
     fn has_broken_type(&self, package: &str) -> bool {
-        self.program.packages.get(package).is_some_and(|p| {
-            p.broken
-                .iter()
-                .any(|b| b.chars().next().is_some_and(char::is_uppercase))
-        })
+        self.program
+            .packages
+            .get(package)
+            .is_some_and(|p| p.has_broken_enum)
     }
 
     fn is_broken(&self, package: &str, name: &str) -> bool {
@@ -913,6 +922,7 @@ impl Checker {
             cx.in_param = true;
             self.expect(&mut cx, &binding.value, &ty);
         }
+        self.check_overrides();
         for id in 0..self.program.policies.len() {
             self.check_policy(id as u32);
         }
@@ -925,6 +935,73 @@ impl Checker {
             let mut cx = self.cx_for(&origin, None);
             self.test_stmts(&mut cx, &test.body);
             self.warn_unused(&mut cx, 0);
+        }
+    }
+
+    /// `param alias.name = value`: the target must be a param of an
+    /// imported package, the value of its type, and no param is set twice.
+    fn check_overrides(&mut self) {
+        let mut first_set: HashMap<u32, (usize, Span)> = HashMap::new();
+        for file in 0..self.program.files.len() {
+            let syntax = self.program.files[file].syntax.clone();
+            for (index, (offset, item)) in syntax.items.iter().enumerate() {
+                let ast::ItemKind::ParamOverride(target) = &item.kind else {
+                    continue;
+                };
+                let package = self.program.files[file].package.clone();
+                let origin = self.origin(&package, file, index, *offset, target.target.span);
+                let mut cx = self.cx_for(&origin, None);
+                cx.in_param = true;
+                let path = path_expr(&target.target);
+                let ty = match self.resolve_path(&mut cx, &path) {
+                    Some(PathRes::Param(param)) => {
+                        let declared = self.program.params[param as usize].clone();
+                        // An import never names the importing package itself
+                        // (that is an import cycle), so `declared` is foreign.
+                        if let Some((first_file, first_span)) = first_set.get(&param).copied() {
+                            let mut diagnostic = Diagnostic::error(
+                                "pol::resolve::conflicting_override",
+                                format!(
+                                    "param `{}.{}` is set twice",
+                                    declared.origin.package, declared.name
+                                ),
+                            )
+                            .with_label(origin.name_span, "set again here");
+                            diagnostic = if first_file == file {
+                                diagnostic.with_label(first_span, "first set here")
+                            } else {
+                                let path = self.program.files[first_file].path.clone();
+                                diagnostic.with_label_in(path, first_span, "first set here")
+                            };
+                            self.report(
+                                file,
+                                diagnostic.with_help(
+                                    "a param takes one value per program: keep one of the settings",
+                                ),
+                            );
+                        } else {
+                            first_set.insert(param, (file, origin.name_span));
+                            self.program.overrides.push(ParamOverrideDef {
+                                param,
+                                origin: origin.clone(),
+                            });
+                        }
+                        declared.ty
+                    }
+                    Some(PathRes::Error) => Ty::Error,
+                    _ => {
+                        let diagnostic = Diagnostic::error(
+                            "pol::type::bad_override",
+                            format!("`{}` is not a param of an imported package", target.target.dotted()),
+                        )
+                        .with_label(origin.name_span, "not a param")
+                        .with_help("write `param alias.name = value`, where `alias` is an import and `name` one of its params");
+                        self.report(file, diagnostic);
+                        Ty::Error
+                    }
+                };
+                self.expect(&mut cx, &target.value, &ty);
+            }
         }
     }
 

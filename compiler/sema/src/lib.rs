@@ -20,8 +20,8 @@ use std::sync::{Arc, Mutex};
 use pol_syntax::{Diagnostic, ast};
 
 pub use program::{
-    Def, EnumDef, FileScope, ImportTarget, LetDef, PackageInfo, ParamDef, PolicyDef, PolicyKind,
-    Program, SchemaDef, TestDef,
+    Def, EnumDef, FileScope, ImportTarget, LetDef, PackageInfo, ParamDef, ParamOverrideDef,
+    PolicyDef, PolicyKind, Program, SchemaDef, TestDef,
 };
 pub use ty::{EnumId, SchemaId, Ty};
 
@@ -55,14 +55,26 @@ struct ItemText<'db> {
     text: String,
 }
 
+/// An item that failed to parse.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BrokenItem {
+    /// The keyword it starts with (`enum`, `policy`, ...).
+    pub keyword: pol_syntax::lexer::TokenKind,
+    /// Its byte offset in the file.
+    pub offset: u32,
+    /// The name it would have defined, if one could be read.
+    pub name: Option<String>,
+}
+
 /// A file split into items and each item parsed. Spans inside items are
 /// item-relative; `items` records each item's offset.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FileSyntax {
     /// Parsed items with their byte offsets in the file.
     pub items: Vec<(u32, Arc<ast::Item>)>,
-    /// Names defined by items that failed to parse.
-    pub broken_names: Vec<String>,
+    /// Items that failed to parse: their keyword, offset and the name they
+    /// would have defined.
+    pub broken: Vec<BrokenItem>,
     /// Lexical and syntax diagnostics, spans absolute in the file.
     pub diagnostics: Vec<Diagnostic>,
 }
@@ -93,7 +105,7 @@ pub fn file_syntax(db: &dyn salsa::Database, file: SourceFile) -> Arc<FileSyntax
     let split = pol_syntax::split_items(text);
     let mut diagnostics = split.diagnostics;
     let mut items = Vec::with_capacity(split.items.len());
-    let mut broken_names = Vec::new();
+    let mut broken = Vec::new();
     for slice in &split.items {
         let item_text = ItemText::new(db, text[slice.span.range()].to_string());
         let parsed = parse_item_text(db, item_text);
@@ -105,12 +117,16 @@ pub fn file_syntax(db: &dyn salsa::Database, file: SourceFile) -> Arc<FileSyntax
         );
         match &parsed.item {
             Some(item) => items.push((slice.span.start, item.clone())),
-            None => broken_names.extend(parsed.broken_name.clone()),
+            None => broken.push(BrokenItem {
+                keyword: slice.keyword,
+                offset: slice.span.start,
+                name: parsed.broken_name.clone(),
+            }),
         }
     }
     Arc::new(FileSyntax {
         items,
-        broken_names,
+        broken,
         diagnostics,
     })
 }

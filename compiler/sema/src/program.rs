@@ -56,6 +56,9 @@ pub struct PackageInfo {
     pub defs: BTreeMap<String, Def>,
     /// Names of items that failed to parse: uses of them are not reported.
     pub broken: Vec<String>,
+    /// Whether an `enum` of the package failed to parse: bare names may be
+    /// its variants, so unknown ones are not reported.
+    pub has_broken_enum: bool,
 }
 
 /// A named definition.
@@ -177,6 +180,15 @@ impl PolicyDef {
     }
 }
 
+/// `param alias.name = value`: an importing package sets a param.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParamOverrideDef {
+    /// The param set, by index in [`Program::params`].
+    pub param: u32,
+    /// Where the setting is.
+    pub origin: Origin,
+}
+
 /// A test block.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TestDef {
@@ -205,6 +217,8 @@ pub struct Program {
     pub policies: Vec<PolicyDef>,
     /// Tests.
     pub tests: Vec<TestDef>,
+    /// Params set by importing packages.
+    pub overrides: Vec<ParamOverrideDef>,
 }
 
 impl Program {

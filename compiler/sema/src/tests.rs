@@ -270,14 +270,17 @@ fn arity_labels_never_show_an_unknown_type() {
 }
 
 #[test]
-fn multiple_id_attributes_keep_the_last() {
-    // The parser keeps only the last `@id` of a rule, so a duplicate `@id`
-    // cannot be reported yet; the rule still gets the last id.
+fn multiple_id_attributes_are_reported_and_the_last_counts() {
+    // The parser reports the second `@id`; the rule keeps the last one, so
+    // the id clash with the next rule is found too.
     let text = "package app\n\npolicy p(x: int) -> Decision {\n  @id(\"a\")\n  @id(\"b\")\n  allow \"one\"\n  @id(\"b\")\n  allow \"two\"\n}\n";
     let ws = workspace(&[("a.pol", text)]);
     assert_eq!(
         codes(&ws),
-        vec![("a.pol".to_string(), "pol::resolve::duplicate_rule_id")]
+        vec![
+            ("a.pol".to_string(), "pol::parse::duplicate_attribute"),
+            ("a.pol".to_string(), "pol::resolve::duplicate_rule_id")
+        ]
     );
 }
 

@@ -124,7 +124,8 @@ impl fmt::Display for TyDisplay<'_> {
             names: self.names,
         };
         match self.ty {
-            Ty::Error => write!(f, "{{unknown}}"),
+            // Only shown inside a larger type whose other parts are known.
+            Ty::Error => write!(f, "_"),
             Ty::Bool => write!(f, "bool"),
             Ty::Int => write!(f, "int"),
             Ty::Float => write!(f, "float"),

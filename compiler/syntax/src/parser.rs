@@ -650,6 +650,18 @@ impl Builder<'_> {
                 let name = self.ident_opt(attr.next());
                 let value = self.str_lit_opt(attr.next());
                 if name.name == "id" {
+                    if let Some(first) = &id {
+                        let first: &StrLit = first;
+                        self.diagnostics.push(
+                            Diagnostic::error(
+                                "pol::parse::duplicate_attribute",
+                                "a rule has at most one `@id`",
+                            )
+                            .with_label(value.span, "second `@id`")
+                            .with_label(first.span, "first `@id`")
+                            .with_help("keep the id that other systems already refer to"),
+                        );
+                    }
                     id = Some(value);
                 } else {
                     unknown_attributes.push(name);
