@@ -39,17 +39,13 @@ pub fn parse_item(text: &str) -> ParsedItem {
             diagnostics,
         };
     }
-    match PolParser::parse(Rule::item, text) {
+    let (normalized, map) = OffsetMap::normalize(text, &tokens);
+    match PolParser::parse(Rule::item, &normalized) {
         Ok(mut pairs) => {
-            let comments = tokens
-                .iter()
-                .filter(|t| t.kind.is_comment())
-                .map(|t| t.span)
-                .collect();
             let mut builder = Builder {
                 text,
                 tokens: &tokens,
-                trim: SpanTrim { text, comments },
+                trim: map,
                 diagnostics: Vec::new(),
                 child_depth: 0,
                 pending_min: Vec::new(),
@@ -82,11 +78,11 @@ pub fn parse_item(text: &str) -> ParsedItem {
             }
         }
         Err(error) => {
-            let error = detailed_error(text).unwrap_or(error);
+            let error = detailed_error(&normalized).unwrap_or(error);
             ParsedItem {
                 item: None,
                 broken_name: name_hint(text, &tokens),
-                diagnostics: vec![syntax_error(text, &tokens, &error)],
+                diagnostics: vec![syntax_error(text, &tokens, &map, &error)],
             }
         }
     }
@@ -124,7 +120,12 @@ fn name_hint(text: &str, tokens: &[Token]) -> Option<String> {
     (defines && name.kind == TokenKind::Ident).then(|| text[name.span.range()].to_string())
 }
 
-fn syntax_error(text: &str, tokens: &[Token], error: &pest::error::Error<Rule>) -> Diagnostic {
+fn syntax_error(
+    text: &str,
+    tokens: &[Token],
+    map: &OffsetMap,
+    error: &pest::error::Error<Rule>,
+) -> Diagnostic {
     let mut position = match error.location {
         pest::error::InputLocation::Pos(p) => p,
         pest::error::InputLocation::Span((s, _)) => s,
@@ -138,6 +139,7 @@ fn syntax_error(text: &str, tokens: &[Token], error: &pest::error::Error<Rule>) 
             moved = true;
         }
     }
+    let position = map.original(position);
     let found = tokens
         .iter()
         .find(|t| t.span.start as usize >= position && !t.kind.is_comment())
@@ -290,7 +292,7 @@ fn help_for(text: &str, token: &Token, name_expected: bool) -> Option<String> {
 struct Builder<'t> {
     text: &'t str,
     tokens: &'t [Token],
-    trim: SpanTrim<'t>,
+    trim: OffsetMap,
     diagnostics: Vec<Diagnostic>,
     /// The deepest child built since the enclosing node started.
     child_depth: u32,
@@ -344,30 +346,70 @@ pub(crate) const MAX_EXPR_DEPTH: u32 = 256;
 /// The pair's span without the whitespace and comments pest lets trail
 /// inside it (implicit whitespace before an optional part that then
 /// matched nothing).
-fn span_of(trim: &SpanTrim<'_>, pair: &Pair<'_, Rule>) -> Span {
-    let (start, mut end) = (pair.as_span().start(), pair.as_span().end());
-    let bytes = trim.text.as_bytes();
-    loop {
-        while end > start && bytes.get(end - 1).is_some_and(u8::is_ascii_whitespace) {
-            end -= 1;
-        }
-        // A comment (items hold few) that the span ends in or right after.
-        match trim
-            .comments
-            .iter()
-            .find(|c| (c.start as usize) < end && end <= c.end as usize)
-        {
-            Some(c) if c.start as usize >= start => end = c.start as usize,
-            _ => break,
-        }
-    }
-    Span::new(start, end)
+fn span_of(map: &OffsetMap, pair: &Pair<'_, Rule>) -> Span {
+    let (start, end) = (pair.as_span().start(), pair.as_span().end());
+    let start = map.original(start);
+    Span::new(start, map.original_end(end).max(start))
 }
 
-/// What [`span_of`] needs to trim trailing whitespace and comments.
-struct SpanTrim<'t> {
-    text: &'t str,
-    comments: Vec<Span>,
+/// pest parses a normalized copy of the item: its tokens, comments left
+/// out, separated by one space where the source had any whitespace. With no
+/// comments or runs of whitespace to skip between tokens, pest does a third
+/// less work. This map takes positions in the copy back to the source.
+#[derive(Debug)]
+struct OffsetMap {
+    /// For each token, its start in the copy and in the source, and its length.
+    tokens: Vec<(u32, u32, u32)>,
+}
+
+impl OffsetMap {
+    fn normalize(text: &str, tokens: &[Token]) -> (String, OffsetMap) {
+        let mut out = String::with_capacity(text.len());
+        let mut map = Vec::with_capacity(tokens.len());
+        let mut previous_end = None;
+        for token in tokens.iter().filter(|t| !t.kind.is_comment()) {
+            if previous_end.is_some_and(|end| end != token.span.start) {
+                out.push(' ');
+            }
+            map.push((out.len() as u32, token.span.start, token.span.len()));
+            out.push_str(&text[token.span.range()]);
+            previous_end = Some(token.span.end);
+        }
+        (out, OffsetMap { tokens: map })
+    }
+
+    /// The source position of a start position in the copy.
+    fn original(&self, position: usize) -> usize {
+        let position = u32::try_from(position).unwrap_or(u32::MAX);
+        self.map(
+            position,
+            self.tokens
+                .partition_point(|(copy, _, _)| *copy <= position),
+        )
+    }
+
+    /// The source position of an end position in the copy: a position in
+    /// the space after a token, or at the start of the next one, maps to the
+    /// token's end, so spans end after their last token and not after the
+    /// whitespace pest lets trail into them.
+    fn original_end(&self, position: usize) -> usize {
+        let position = u32::try_from(position).unwrap_or(u32::MAX);
+        self.map(
+            position,
+            self.tokens.partition_point(|(copy, _, _)| *copy < position),
+        )
+    }
+
+    /// Maps `position` within or after the token before `index`.
+    fn map(&self, position: u32, index: usize) -> usize {
+        match index.checked_sub(1).and_then(|i| self.tokens.get(i)) {
+            Some((copy, source, len)) => (source + (position - copy).min(*len)) as usize,
+            None => self
+                .tokens
+                .first()
+                .map_or(0, |(_, source, _)| *source as usize),
+        }
+    }
 }
 
 /// The pest tree is produced by our grammar, so its shape is known; a
@@ -845,7 +887,7 @@ impl Builder<'_> {
                 let inner = pair.into_inner().next();
                 match inner {
                     Some(inner) => {
-                        let start = inner.as_span().start();
+                        let start = self.trim.original(inner.as_span().start());
                         self.unescape(inner.as_str(), start)
                     }
                     None => String::new(),
