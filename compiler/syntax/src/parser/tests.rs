@@ -390,3 +390,56 @@ fn keywords_end_at_a_word_boundary() {
         assert_eq!(parsed.diagnostics[0].code, "pol::parse::syntax", "{text}");
     }
 }
+
+/// Every token pest reads must be a token logos produced: the two
+/// tokenizations agree on spans (the formatter and the language server use
+/// logos's; diagnostics use pest's).
+#[test]
+fn logos_and_pest_agree_on_token_spans() {
+    use crate::lexer::lex;
+    use pest::Parser as _;
+
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let mut files = Vec::new();
+    for dir in ["stdlib-policies", "tests/ui/ok"] {
+        collect_pol_files(&root.join(dir), &mut files);
+    }
+    assert!(files.len() >= 3, "no corpus found");
+    let leaves = [
+        Rule::ident, Rule::field_name, Rule::int, Rule::float, Rule::duration, Rule::string, Rule::raw_string,
+        Rule::timestamp, Rule::prefix_op, Rule::neg_op, Rule::arith_op, Rule::quant_kw,
+    ];
+    let mut checked = 0;
+    for path in files {
+        let text = std::fs::read_to_string(&path).expect("read corpus");
+        for slice in crate::split_items(&text).items {
+            let item = &text[slice.span.range()];
+            let tokens = lex(item);
+            let (normalized, map) = OffsetMap::normalize(item, &tokens);
+            let pairs = PolParser::parse(Rule::item, &normalized).expect("corpus parses");
+            for pair in pairs.flatten().filter(|p| leaves.contains(&p.as_rule())) {
+                let span = span_of(&map, &pair);
+                assert!(
+                    tokens.iter().any(|t| t.span == span),
+                    "{}: pest's {:?} `{}` at {span:?} is not a logos token",
+                    path.display(),
+                    pair.as_rule(),
+                    &item[span.range()]
+                );
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 500, "only {checked} tokens compared");
+}
+
+fn collect_pol_files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            collect_pol_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "pol") {
+            out.push(path);
+        }
+    }
+}
