@@ -16,7 +16,7 @@ use pol_syntax::{Diagnostic, Span};
 
 use crate::CheckedProject;
 use crate::program::*;
-use crate::suggest::did_you_mean;
+use crate::suggest::{did_you_mean, unknown_name_help};
 use crate::ty::{EnumId, SchemaId, Ty};
 
 pub(crate) fn check(files: Vec<InputFile>) -> CheckedProject {
@@ -1295,12 +1295,11 @@ impl Checker {
                             format!("unknown alert severity `{}`", severity.name),
                         )
                         .with_label(cx.abs(severity.span), "not a severity");
-                        diagnostic = match did_you_mean(&severity.name, names) {
-                            Some(s) => diagnostic.with_help(format!("did you mean `{s}`?")),
-                            None => diagnostic.with_help(
-                                "severities are `info`, `low`, `medium`, `high` and `critical`",
-                            ),
-                        };
+                        if let Some(help) =
+                            unknown_name_help(&severity.name, &names, Some("severities are"))
+                        {
+                            diagnostic = diagnostic.with_help(help);
+                        }
                         self.report(cx.file, diagnostic);
                     }
                 }
@@ -2179,7 +2178,7 @@ impl Checker {
         // `a < b < c` is already `pol::parse::chained_comparison`: the inner
         // comparison is a `bool`, and saying it cannot be ordered or
         // compared with `c` adds nothing.
-        let chained = is_comparison(op) && (is_comparison_expr(lhs) || is_comparison_expr(rhs));
+        let chained = op.is_comparison() && (is_comparison_expr(lhs) || is_comparison_expr(rhs));
         match op {
             BinaryOp::And | BinaryOp::Or => {
                 self.condition(cx, lhs);
@@ -2480,17 +2479,13 @@ impl Checker {
                                     format!("`{module}` has no function `{}`", name.name),
                                 )
                                 .with_label(span, "not a builtin of this module");
-                                diagnostic = match did_you_mean(&name.name, names.iter().copied()) {
-                                    Some(s) => diagnostic.with_help(format!("did you mean `{s}`?")),
-                                    None => diagnostic.with_help(format!(
-                                        "`{module}` provides {}",
-                                        names
-                                            .iter()
-                                            .map(|n| format!("`{n}`"))
-                                            .collect::<Vec<_>>()
-                                            .join(", ")
-                                    )),
-                                };
+                                if let Some(help) = unknown_name_help(
+                                    &name.name,
+                                    &names,
+                                    Some(&format!("`{module}` provides")),
+                                ) {
+                                    diagnostic = diagnostic.with_help(help);
+                                }
                                 self.report(cx.file, diagnostic);
                                 Some(PathRes::Error)
                             }
@@ -2509,19 +2504,14 @@ impl Checker {
                                 format!("enum `{enum_name}` has no variant `{}`", name.name),
                             )
                             .with_label(span, "no such variant");
-                            diagnostic =
-                                match did_you_mean(&name.name, variants.iter().map(String::as_str))
-                                {
-                                    Some(s) => diagnostic.with_help(format!("did you mean `{s}`?")),
-                                    None => diagnostic.with_help(format!(
-                                        "`{enum_name}` has {}",
-                                        variants
-                                            .iter()
-                                            .map(|v| format!("`{v}`"))
-                                            .collect::<Vec<_>>()
-                                            .join(", ")
-                                    )),
-                                };
+                            let variants: Vec<&str> = variants.iter().map(String::as_str).collect();
+                            if let Some(help) = unknown_name_help(
+                                &name.name,
+                                &variants,
+                                Some(&format!("`{enum_name}` has")),
+                            ) {
+                                diagnostic = diagnostic.with_help(help);
+                            }
                             self.report(cx.file, diagnostic);
                             Some(PathRes::Error)
                         }
@@ -3060,19 +3050,14 @@ impl Checker {
                     format!("no method `{}` on `{on}`", name.name),
                 )
                 .with_label(cx.abs(name.span), "unknown method");
-                diagnostic = match did_you_mean(&name.name, candidates.iter().map(|s| s.name)) {
-                    Some(s) => diagnostic.with_help(format!("did you mean `{s}`?")),
-                    None if candidates.is_empty() => {
-                        diagnostic.with_help(format!("`{on}` has no methods"))
-                    }
-                    None => diagnostic.with_help(format!(
-                        "methods of `{on}`: {}",
-                        candidates
-                            .iter()
-                            .map(|s| format!("`{}`", s.name))
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    )),
+                let names: Vec<&str> = candidates.iter().map(|s| s.name).collect();
+                diagnostic = match unknown_name_help(
+                    &name.name,
+                    &names,
+                    Some(&format!("methods of `{on}`:")),
+                ) {
+                    Some(help) => diagnostic.with_help(help),
+                    None => diagnostic.with_help(format!("`{on}` has no methods")),
                 };
                 self.report(cx.file, diagnostic);
                 Ty::Error
@@ -3165,23 +3150,10 @@ impl Checker {
 
 /// Whether `op` compares (`==`, `<`, `in`, ...): the operators that do not
 /// chain.
-fn is_comparison(op: BinaryOp) -> bool {
-    matches!(
-        op,
-        BinaryOp::Eq
-            | BinaryOp::Ne
-            | BinaryOp::Lt
-            | BinaryOp::Le
-            | BinaryOp::Gt
-            | BinaryOp::Ge
-            | BinaryOp::In
-            | BinaryOp::NotIn
-    )
-}
 
 /// Whether `e` is an unparenthesized comparison.
 fn is_comparison_expr(e: &Expr) -> bool {
-    matches!(&e.kind, ExprKind::Binary { op, .. } if is_comparison(*op))
+    matches!(&e.kind, ExprKind::Binary { op, .. } if op.is_comparison())
 }
 
 fn def_res(def: Def) -> PathRes {

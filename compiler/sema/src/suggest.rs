@@ -27,9 +27,40 @@ pub(crate) fn did_you_mean<'a>(
         .map(|(_, c)| c)
 }
 
+/// Help for a name that is not among `candidates`: "did you mean `x`?"
+/// when one is close, otherwise `intro` followed by every candidate
+/// (`` `Role` has `guest`, `admin` ``), or nothing when there is no intro
+/// or no candidate.
+pub(crate) fn unknown_name_help(
+    name: &str,
+    candidates: &[&str],
+    intro: Option<&str>,
+) -> Option<String> {
+    if let Some(close) = did_you_mean(name, candidates.iter().copied()) {
+        return Some(format!("did you mean `{close}`?"));
+    }
+    let intro = intro.filter(|_| !candidates.is_empty())?;
+    let listed: Vec<String> = candidates.iter().map(|c| format!("`{c}`")).collect();
+    Some(format!("{intro} {}", listed.join(", ")))
+}
+
 #[cfg(test)]
 mod tests {
-    use super::did_you_mean;
+    use super::{did_you_mean, unknown_name_help};
+
+    #[test]
+    fn help_suggests_or_lists() {
+        assert_eq!(
+            unknown_name_help("admn", &["guest", "admin"], Some("`Role` has")).as_deref(),
+            Some("did you mean `admin`?")
+        );
+        assert_eq!(
+            unknown_name_help("root", &["guest", "admin"], Some("`Role` has")).as_deref(),
+            Some("`Role` has `guest`, `admin`")
+        );
+        assert_eq!(unknown_name_help("root", &["guest"], None), None);
+        assert_eq!(unknown_name_help("root", &[], Some("x has")), None);
+    }
 
     #[test]
     fn close_names_are_suggested() {

@@ -407,6 +407,22 @@ pub enum BinaryOp {
 }
 
 impl BinaryOp {
+    /// Whether it compares (`==`, `!=`, `<`, `<=`, `>`, `>=`, `in`, `not in`):
+    /// these share one precedence level and do not chain.
+    pub fn is_comparison(self) -> bool {
+        matches!(
+            self,
+            BinaryOp::Eq
+                | BinaryOp::Ne
+                | BinaryOp::Lt
+                | BinaryOp::Le
+                | BinaryOp::Gt
+                | BinaryOp::Ge
+                | BinaryOp::In
+                | BinaryOp::NotIn
+        )
+    }
+
     /// The operator as written.
     pub fn symbol(self) -> &'static str {
         match self {

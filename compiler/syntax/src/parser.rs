@@ -1030,17 +1030,11 @@ impl Builder<'_> {
         match op {
             BinaryOp::Or => (1, false),
             BinaryOp::And => (2, false),
-            BinaryOp::Eq
-            | BinaryOp::Ne
-            | BinaryOp::Lt
-            | BinaryOp::Le
-            | BinaryOp::Gt
-            | BinaryOp::Ge
-            | BinaryOp::In
-            | BinaryOp::NotIn => (4, false),
             BinaryOp::Coalesce => (5, true),
             BinaryOp::Add | BinaryOp::Sub => (6, false),
             BinaryOp::Mul | BinaryOp::Div | BinaryOp::Rem => (7, false),
+            // The comparisons.
+            _ => (4, false),
         }
     }
 
@@ -1145,14 +1139,14 @@ impl Builder<'_> {
                 let (Some((rhs, rd)), Some((lhs, ld))) = (operands.pop(), operands.pop()) else {
                     return;
                 };
-                if Self::precedence(op).0 == 4 {
+                if op.is_comparison() {
                     if let ExprKind::Binary {
                         op: inner,
                         op_span: inner_span,
                         ..
                     } = &lhs.kind
                     {
-                        if Self::precedence(*inner).0 == 4 {
+                        if inner.is_comparison() {
                             self.diagnostics.push(
                                 Diagnostic::error("pol::parse::chained_comparison", "comparison operators do not chain")
                                     .with_label(op_span, "second comparison")

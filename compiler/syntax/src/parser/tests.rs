@@ -406,8 +406,18 @@ fn logos_and_pest_agree_on_token_spans() {
     }
     assert!(files.len() >= 3, "no corpus found");
     let leaves = [
-        Rule::ident, Rule::field_name, Rule::int, Rule::float, Rule::duration, Rule::string, Rule::raw_string,
-        Rule::timestamp, Rule::prefix_op, Rule::neg_op, Rule::arith_op, Rule::quant_kw,
+        Rule::ident,
+        Rule::field_name,
+        Rule::int,
+        Rule::float,
+        Rule::duration,
+        Rule::string,
+        Rule::raw_string,
+        Rule::timestamp,
+        Rule::prefix_op,
+        Rule::neg_op,
+        Rule::arith_op,
+        Rule::quant_kw,
     ];
     let mut checked = 0;
     for path in files {
