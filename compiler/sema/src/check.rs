@@ -1677,9 +1677,18 @@ impl Checker {
                     "pol::type::non_bool_condition",
                     format!("condition must be `bool`, found `{}`", self.ty_name(other)),
                 )
-                .with_label(cx.abs(e.span), format!("this is `{}`", self.ty_name(other)))
-                .with_help("compare it to something, e.g. `x > 0` or `x != \"\"`");
-                self.report(cx.file, diagnostic);
+                .with_label(cx.abs(e.span), format!("this is `{}`", self.ty_name(other)));
+                // `count x in xs: c > 3` reads as a comparison of the count,
+                // but the body runs to the end of the expression.
+                let help = match &e.kind {
+                    ExprKind::Quant { kind, .. } => format!(
+                        "a `{}` body extends as far right as it can; to compare its result, put it in parentheses: `({} x in xs: ...) > 3`",
+                        kind.keyword(),
+                        kind.keyword()
+                    ),
+                    _ => "compare it to something, e.g. `x > 0` or `x != \"\"`".to_string(),
+                };
+                self.report(cx.file, diagnostic.with_help(help));
             }
         }
     }
@@ -3051,11 +3060,22 @@ impl Checker {
                 )
                 .with_label(cx.abs(name.span), "unknown method");
                 let names: Vec<&str> = candidates.iter().map(|s| s.name).collect();
-                diagnostic = match unknown_name_help(
-                    &name.name,
-                    &names,
-                    Some(&format!("methods of `{on}`:")),
-                ) {
+                // Names other languages use for these methods.
+                let alias = match name.name.as_str() {
+                    "length" | "size" | "count" => Some("len"),
+                    "contains_any" | "any_of" | "overlaps" => Some("intersects"),
+                    "includes" | "has" => Some("contains"),
+                    "lowercase" | "to_lower" | "to_lowercase" => Some("lower"),
+                    "uppercase" | "to_upper" | "to_uppercase" => Some("upper"),
+                    "strip" => Some("trim"),
+                    "startswith" => Some("starts_with"),
+                    "endswith" => Some("ends_with"),
+                    _ => None,
+                }
+                .filter(|alias| names.contains(alias));
+                diagnostic = match alias.map(|a| format!("did you mean `{a}`?")).or_else(|| {
+                    unknown_name_help(&name.name, &names, Some(&format!("methods of `{on}`:")))
+                }) {
                     Some(help) => diagnostic.with_help(help),
                     None => diagnostic.with_help(format!("`{on}` has no methods")),
                 };

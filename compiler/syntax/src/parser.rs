@@ -166,7 +166,22 @@ fn syntax_error(
     };
     let mut diagnostic = Diagnostic::error("pol::parse::syntax", message).with_label(span, label);
     let name_expected = expected.contains("a name");
-    if let Some(help) = found.and_then(|t| help_for(text, t, name_expected)) {
+    let help = found
+        .and_then(|t| help_for(text, t, name_expected))
+        .or_else(|| {
+            // A misspelled keyword: `alow "admins" when ...`.
+            let token = found.filter(|t| t.kind == TokenKind::Ident)?;
+            let word = &text[token.span.range()];
+            let keywords = expected
+                .split(['`', ',', ' '])
+                .filter(|w| KEYWORDS.contains(w));
+            keywords
+                .map(|k| (strsim::damerau_levenshtein(word, k), k))
+                .filter(|(distance, k)| *distance <= 2 && *distance < k.len() / 2 + 1)
+                .min()
+                .map(|(_, k)| format!("did you mean `{k}`?"))
+        });
+    if let Some(help) = help {
         diagnostic = diagnostic.with_help(help);
     }
     diagnostic
