@@ -1809,7 +1809,7 @@ impl Checker {
                     match ty {
                         Ty::Int | Ty::Float | Ty::Duration | Ty::Error => ty,
                         other => {
-                            self.operator_error(cx, *op_span, "-", &[&other], e.span);
+                            self.operator_error(cx, *op_span, "-", &[(&other, operand.span)]);
                             Ty::Error
                         }
                     }
@@ -2143,13 +2143,16 @@ impl Checker {
         }
     }
 
-    fn operator_error(&mut self, cx: &Cx, op_span: Span, op: &str, operands: &[&Ty], whole: Span) {
+    /// An operator applied to types it does not take: the operator and each
+    /// operand labelled with its type (side by side, never nested, so every
+    /// label is drawn under its own code).
+    fn operator_error(&mut self, cx: &Cx, op_span: Span, op: &str, operands: &[(&Ty, Span)]) {
         let names: Vec<String> = operands
             .iter()
-            .map(|t| format!("`{}`", self.ty_name(t)))
+            .map(|(t, _)| format!("`{}`", self.ty_name(t)))
             .collect();
-        let optional = operands.iter().any(|t| t.is_optional());
-        let diagnostic = Diagnostic::error(
+        let optional = operands.iter().any(|(t, _)| t.is_optional());
+        let mut diagnostic = Diagnostic::error(
             if optional {
                 "pol::type::optional"
             } else {
@@ -2157,8 +2160,11 @@ impl Checker {
             },
             format!("cannot apply `{op}` to {}", names.join(" and ")),
         )
-        .with_label(cx.abs(op_span), "operator")
-        .with_label(cx.abs(whole), "in this expression");
+        .with_label(cx.abs(op_span), "operator");
+        for (ty, span) in operands {
+            diagnostic = diagnostic.with_label(cx.abs(*span), format!("`{}`", self.ty_name(ty)));
+        }
+        let operands: Vec<&Ty> = operands.iter().map(|(t, _)| *t).collect();
         let diagnostic = if optional {
             diagnostic.with_help("an operand may be `none`: supply a default with `?? value` first")
         } else if op == "+" && operands.iter().any(|t| **t == Ty::String) {
@@ -2220,7 +2226,12 @@ impl Checker {
                     return Ty::Bool;
                 }
                 if lt.is_optional() || rt.is_optional() {
-                    self.operator_error(cx, op_span, op.symbol(), &[&lt, &rt], e.span);
+                    self.operator_error(
+                        cx,
+                        op_span,
+                        op.symbol(),
+                        &[(&lt, lhs.span), (&rt, rhs.span)],
+                    );
                 } else if !lt.is_ordered() || !rt.is_ordered() {
                     let unordered = if lt.is_ordered() { &rt } else { &lt };
                     let diagnostic = Diagnostic::error(
@@ -2356,7 +2367,12 @@ impl Checker {
                 match result {
                     Some(t) => t,
                     None => {
-                        self.operator_error(cx, op_span, op.symbol(), &[&lt, &rt], e.span);
+                        self.operator_error(
+                            cx,
+                            op_span,
+                            op.symbol(),
+                            &[(&lt, lhs.span), (&rt, rhs.span)],
+                        );
                         Ty::Error
                     }
                 }
@@ -2379,11 +2395,17 @@ impl Checker {
             "pol::type::incomparable",
             format!("cannot compare `{l}` with `{r}`"),
         )
-        .with_label(cx.abs(op_span), "compared here")
-        .with_label(
-            cx.abs(e.span),
-            format!("`{l}` and `{r}` are unrelated types"),
-        );
+        .with_label(cx.abs(op_span), "compared here");
+        // Label each side with its type (side by side, never nested).
+        diagnostic = match &e.kind {
+            ExprKind::Binary { lhs, rhs, .. } => diagnostic
+                .with_label(cx.abs(lhs.span), format!("`{l}`"))
+                .with_label(cx.abs(rhs.span), format!("`{r}`")),
+            _ => diagnostic.with_label(
+                cx.abs(e.span),
+                format!("`{l}` and `{r}` are unrelated types"),
+            ),
+        };
         if matches!(
             (lt, rt),
             (Ty::Int | Ty::Float, Ty::String) | (Ty::String, Ty::Int | Ty::Float)
