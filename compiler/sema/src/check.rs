@@ -14,10 +14,10 @@ use pol_syntax::ast::{
 };
 use pol_syntax::{Diagnostic, Span};
 
-use crate::CheckedProject;
 use crate::program::*;
 use crate::suggest::{did_you_mean, unknown_name_help};
 use crate::ty::{EnumId, SchemaId, Ty};
+use crate::{CheckedProject, ExprTypes, Reference};
 
 pub(crate) fn check(files: Vec<InputFile>) -> CheckedProject {
     let mut checker = Checker::new(files);
@@ -26,9 +26,23 @@ pub(crate) fn check(files: Vec<InputFile>) -> CheckedProject {
     checker.resolve_signatures();
     checker.check_bodies();
     checker.check_policy_recursion();
+    // A name is resolved each time an enclosing path is: keep one record.
+    for references in &mut checker.references {
+        references.sort_by_key(|r| {
+            (
+                r.used.start,
+                r.used.end,
+                r.definition_file,
+                r.definition.start,
+            )
+        });
+        references.dedup();
+    }
     CheckedProject {
         program: checker.program,
         diagnostics: checker.diagnostics,
+        types: checker.types,
+        references: checker.references,
     }
 }
 
@@ -127,10 +141,15 @@ struct Checker {
     /// The declared input types of each policy, by policy index (one entry
     /// per written input, even when there are several).
     policy_inputs: Vec<Vec<Ty>>,
+    /// The type of every expression checked, by file and absolute span.
+    types: Vec<ExprTypes>,
+    /// Every resolved use of a name, by file.
+    references: Vec<Vec<Reference>>,
 }
 
 impl Checker {
     fn new(files: Vec<InputFile>) -> Checker {
+        let file_count = files.len();
         let diagnostics = vec![Vec::new(); files.len()];
         let files = files
             .into_iter()
@@ -151,7 +170,50 @@ impl Checker {
             let_state: Vec::new(),
             deps: BTreeMap::new(),
             policy_inputs: Vec::new(),
+            types: vec![ExprTypes::default(); file_count],
+            references: vec![Vec::new(); file_count],
         }
+    }
+
+    /// Records that the name at `used` (absolute, in `file`) refers to the
+    /// definition at `definition` (absolute, in `definition_file`).
+    fn refer(&mut self, file: usize, used: Span, definition_file: usize, definition: Span) {
+        if let Some(list) = self.references.get_mut(file) {
+            list.push(Reference {
+                used,
+                definition_file,
+                definition,
+            });
+        }
+    }
+
+    /// Records a use of an enum variant.
+    fn refer_variant(&mut self, file: usize, used: Span, id: EnumId, name: &str) {
+        let Some(def) = self.program.enums.get(id.0 as usize) else {
+            return;
+        };
+        if let Some((_, span)) = def.variants.iter().find(|(v, _)| v == name) {
+            let (definition_file, definition) = (def.origin.file, *span);
+            self.refer(file, used, definition_file, definition);
+        }
+    }
+
+    /// Records a use of a schema field.
+    fn refer_field(&mut self, file: usize, used: Span, id: SchemaId, name: &str) {
+        let Some(schema) = self.program.schemas.get(id.0 as usize) else {
+            return;
+        };
+        if let Some(field) = schema.fields.iter().find(|f| f.name == name) {
+            let (definition_file, definition) = (schema.origin.file, field.span);
+            self.refer(file, used, definition_file, definition);
+        }
+    }
+
+    /// Records a use of a definition.
+    fn refer_def(&mut self, file: usize, used: Span, def: Def) {
+        let origin = self.def_origin(def);
+        let (definition_file, definition) = (origin.file, origin.name_span);
+        self.refer(file, used, definition_file, definition);
     }
 
     fn report(&mut self, file: usize, diagnostic: Diagnostic) {
@@ -826,8 +888,14 @@ impl Checker {
             .and_then(|p| p.defs.get(&name.name))
             .copied()
         {
-            Some(Def::Schema(id)) => Ty::Schema(id),
-            Some(Def::Enum(id)) => Ty::Enum(id),
+            Some(def @ Def::Schema(id)) => {
+                self.refer_def(file, name.span.shifted(offset), def);
+                Ty::Schema(id)
+            }
+            Some(def @ Def::Enum(id)) => {
+                self.refer_def(file, name.span.shifted(offset), def);
+                Ty::Enum(id)
+            }
             Some(_) => {
                 let diagnostic = Diagnostic::error("pol::resolve::not_a_type", format!("`{}` is not a type", name.name))
                     .with_label(span, "a value, not a type")
@@ -1693,7 +1761,17 @@ impl Checker {
         }
     }
 
+    /// Checks an expression and records its type (for hover and lowering).
     fn expr(&mut self, cx: &mut Cx, e: &Expr, expected: Option<&Ty>) -> Ty {
+        let ty = self.expr_kind(cx, e, expected);
+        let span = cx.abs(e.span);
+        if let Some(types) = self.types.get_mut(cx.file) {
+            types.insert((span.start, span.end), ty.clone());
+        }
+        ty
+    }
+
+    fn expr_kind(&mut self, cx: &mut Cx, e: &Expr, expected: Option<&Ty>) -> Ty {
         match &e.kind {
             ExprKind::Bool(_) => Ty::Bool,
             ExprKind::Int(_) => Ty::Int,
@@ -2042,6 +2120,9 @@ impl Checker {
             match declared.iter().find(|(n, _, _)| *n == name.name) {
                 Some((_, ty, _)) => {
                     let ty = ty.clone();
+                    if let Ty::Schema(id) = &target {
+                        self.refer_field(cx.file, cx.abs(name.span), *id, &name.name);
+                    }
                     self.expect(cx, value, &ty);
                 }
                 None => {
@@ -2450,10 +2531,19 @@ impl Checker {
                     .and_then(|p| p.defs.get(&ident.name))
                     .copied()
                 {
+                    self.refer_def(cx.file, cx.abs(ident.span), def);
                     return Some(def_res(def));
                 }
-                match self.program.files[cx.file].scope.imports.get(&ident.name) {
-                    Some((ImportTarget::Package(p), _)) => Some(PathRes::Package(p.clone())),
+                let import = self.program.files[cx.file]
+                    .scope
+                    .imports
+                    .get(&ident.name)
+                    .cloned();
+                if let Some((_, bound_at)) = &import {
+                    self.refer(cx.file, cx.abs(ident.span), cx.file, *bound_at);
+                }
+                match import {
+                    Some((ImportTarget::Package(p), _)) => Some(PathRes::Package(p)),
                     Some((ImportTarget::Native(m), _)) => Some(PathRes::Native(m)),
                     None => None,
                 }
@@ -2474,7 +2564,10 @@ impl Checker {
                             .and_then(|p| p.defs.get(&name.name))
                             .copied()
                         {
-                            Some(def) => Some(def_res(def)),
+                            Some(def) => {
+                                self.refer_def(cx.file, span, def);
+                                Some(def_res(def))
+                            }
                             None if self.is_broken(&package, &name.name) => Some(PathRes::Error),
                             None => {
                                 let candidates: Vec<String> = self
@@ -2525,6 +2618,7 @@ impl Checker {
                     PathRes::Enum(id) => {
                         let def = &self.program.enums[id.0 as usize];
                         if def.variants.iter().any(|(v, _)| *v == name.name) {
+                            self.refer_variant(cx.file, span, id, &name.name);
                             Some(PathRes::Variant(id))
                         } else {
                             let enum_name = def.name.clone();
@@ -2641,7 +2735,9 @@ impl Checker {
     fn name(&mut self, cx: &mut Cx, e: &Expr, ident: &Ident, expected: Option<&Ty>) -> Ty {
         if let Some(local) = cx.locals.iter_mut().rev().find(|l| l.name == ident.name) {
             local.used = true;
-            return local.ty.clone();
+            let (ty, definition) = (local.ty.clone(), local.span);
+            self.refer(cx.file, cx.abs(ident.span), cx.file, definition);
+            return ty;
         }
         if let Some(res) = self.resolve_path(cx, e) {
             return self.path_value(cx, e, res);
@@ -2654,7 +2750,9 @@ impl Checker {
                 .iter()
                 .any(|(v, _)| *v == ident.name)
             {
-                return Ty::Enum(*id);
+                let id = *id;
+                self.refer_variant(cx.file, cx.abs(ident.span), id, &ident.name);
+                return Ty::Enum(id);
             }
         }
         let visible = self.visible_packages(cx.file);
@@ -2667,7 +2765,11 @@ impl Checker {
             })
             .collect();
         match owners.as_slice() {
-            [one] => return Ty::Enum(*one),
+            [one] => {
+                let id = *one;
+                self.refer_variant(cx.file, cx.abs(ident.span), id, &ident.name);
+                return Ty::Enum(id);
+            }
             [_, _, ..] => {
                 let names: Vec<String> = owners
                     .iter()
@@ -2827,9 +2929,14 @@ impl Checker {
         let ty = match &receiver {
             Ty::Error => Ty::Error,
             Ty::Schema(id) => {
+                let id = *id;
                 let schema = &self.program.schemas[id.0 as usize];
                 match schema.fields.iter().find(|f| f.name == name.name) {
-                    Some(f) => f.ty.clone(),
+                    Some(f) => {
+                        let ty = f.ty.clone();
+                        self.refer_field(cx.file, cx.abs(name.span), id, &name.name);
+                        ty
+                    }
                     None => {
                         let schema_name = schema.name.clone();
                         let fields: Vec<String> =

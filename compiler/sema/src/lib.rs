@@ -17,7 +17,7 @@ pub mod ty;
 
 use std::sync::{Arc, Mutex};
 
-use pol_syntax::{Diagnostic, ast};
+use pol_syntax::{Diagnostic, Span, ast};
 
 pub use program::{
     Def, EnumDef, FileScope, ImportTarget, LetDef, PackageInfo, ParamDef, ParamOverrideDef,
@@ -131,14 +131,35 @@ pub fn file_syntax(db: &dyn salsa::Database, file: SourceFile) -> Arc<FileSyntax
     })
 }
 
-/// The resolved and checked project: the program model and every
-/// resolution and type diagnostic, by file.
+/// The type of every checked expression of one file, by absolute
+/// `(start, end)` span.
+pub type ExprTypes = std::collections::BTreeMap<(u32, u32), Ty>;
+
+/// A resolved use of a name: where it is used and where what it names is
+/// defined (for go to definition, find references, rename).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reference {
+    /// The use, absolute in its file.
+    pub used: Span,
+    /// The file of the definition, by index in [`Program::files`].
+    pub definition_file: usize,
+    /// The defined name, absolute in its file.
+    pub definition: Span,
+}
+
+/// The resolved and checked project: the program model, every resolution
+/// and type diagnostic, the type of every expression and every resolved
+/// name, by file.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CheckedProject {
     /// Packages, definitions and their types.
     pub program: Program,
     /// Diagnostics per file, in the order of [`Program::files`].
     pub diagnostics: Vec<Vec<Diagnostic>>,
+    /// Expression types per file.
+    pub types: Vec<ExprTypes>,
+    /// Resolved names per file.
+    pub references: Vec<Vec<Reference>>,
 }
 
 /// Resolves and type-checks the whole project.
@@ -357,6 +378,72 @@ impl Workspace {
             diagnostics.extend(checked.diagnostics.get(index).cloned().unwrap_or_default());
             diagnostics.sort_by_key(|d| (d.primary_span().map(|s| s.start), d.severity));
             out.push((file.path.clone(), diagnostics));
+        }
+        out
+    }
+
+    /// The innermost expression at byte `offset` of the file `path`: its
+    /// span and its type as shown to users (for hover).
+    pub fn type_at(&self, path: &str, offset: u32) -> Option<(Span, String)> {
+        let checked = self.checked();
+        let file = checked.program.files.iter().position(|f| f.path == path)?;
+        let types = checked.types.get(file)?;
+        // Candidates start at or before the offset; the innermost is the
+        // shortest that also ends at or after it.
+        let (&(start, end), ty) = types
+            .range(..=(offset, u32::MAX))
+            .filter(|((start, end), _)| *start <= offset && offset <= *end)
+            .min_by_key(|((start, end), _)| end - start)?;
+        Some((Span { start, end }, checked.program.display_ty(ty)))
+    }
+
+    /// Where the name at byte `offset` of the file `path` is defined: the
+    /// defining file's path and the defined name's span (go to definition).
+    pub fn definition_at(&self, path: &str, offset: u32) -> Option<(String, Span)> {
+        let checked = self.checked();
+        let file = checked.program.files.iter().position(|f| f.path == path)?;
+        let reference = checked
+            .references
+            .get(file)?
+            .iter()
+            .find(|r| r.used.contains(offset))?;
+        let target = checked.program.files.get(reference.definition_file)?;
+        Some((target.path.clone(), reference.definition))
+    }
+
+    /// Every use of the definition whose name is at byte `offset` of `path`
+    /// (or of what the name at `offset` refers to): (path, span) pairs,
+    /// the definition itself excluded (find references).
+    pub fn references_to(&self, path: &str, offset: u32) -> Vec<(String, Span)> {
+        let checked = self.checked();
+        let Some(file) = checked.program.files.iter().position(|f| f.path == path) else {
+            return Vec::new();
+        };
+        let (target_file, target) = checked
+            .references
+            .get(file)
+            .and_then(|refs| refs.iter().find(|r| r.used.contains(offset)))
+            .map_or((file, None), |r| (r.definition_file, Some(r.definition)));
+        // Offset on the definition itself: find the name whose span holds it.
+        let target = target.or_else(|| {
+            checked
+                .references
+                .iter()
+                .flatten()
+                .find(|r| r.definition_file == file && r.definition.contains(offset))
+                .map(|r| r.definition)
+        });
+        let Some(target) = target else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for (index, refs) in checked.references.iter().enumerate() {
+            for r in refs
+                .iter()
+                .filter(|r| r.definition_file == target_file && r.definition == target)
+            {
+                out.push((checked.program.files[index].path.clone(), r.used));
+            }
         }
         out
     }

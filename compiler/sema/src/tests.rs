@@ -312,3 +312,79 @@ fn rule_kinds_do_not_show_an_unknown_return_type() {
         vec!["`allow` rules are not allowed in a value policy".to_string()]
     );
 }
+
+/// The byte offset of the `n`th occurrence of `needle` in `text`.
+fn offset_of(text: &str, needle: &str, n: usize) -> u32 {
+    text.match_indices(needle)
+        .nth(n)
+        .map(|(i, _)| i as u32)
+        .expect("needle present")
+}
+
+const NAV: &str = "package app\n\nenum Role { guest, admin }\nschema Req { role: Role, n: int? }\nlet limit = 3\n\npolicy p(r: Req) -> Decision {\n  let k = r.n ?? 0\n  allow \"admin\" when r.role == admin and k < limit\n}\n";
+
+#[test]
+fn the_type_of_any_expression_is_known() {
+    let ws = workspace(&[("a.pol", NAV)]);
+    assert_eq!(codes(&ws), vec![]);
+    let at = |needle: &str, n: usize| {
+        ws.type_at("a.pol", offset_of(NAV, needle, n) + 1)
+            .map(|(_, t)| t)
+    };
+    assert_eq!(at("r.role", 0).as_deref(), Some("Req"));
+    assert_eq!(at("role ==", 0).as_deref(), Some("Role"));
+    assert_eq!(at("r.n", 0).as_deref(), Some("Req"));
+    assert_eq!(at("n ??", 0).as_deref(), Some("int?"));
+    assert_eq!(at("?? 0", 0).as_deref(), Some("int"));
+    assert_eq!(at("limit\n}", 0).as_deref(), Some("int"));
+    assert_eq!(ws.type_at("a.pol", 0), None);
+}
+
+#[test]
+fn names_lead_to_their_definitions() {
+    let ws = workspace(&[("a.pol", NAV)]);
+    let definition = |needle: &str, n: usize| {
+        ws.definition_at("a.pol", offset_of(NAV, needle, n))
+            .map(|(path, span)| (path, &NAV[span.range()], span.start))
+    };
+    // A field, a bare variant, a top-level let, a local, a type, the input.
+    assert_eq!(
+        definition("role ==", 0),
+        Some(("a.pol".to_string(), "role", offset_of(NAV, "role:", 0)))
+    );
+    assert_eq!(
+        definition("admin and", 0),
+        Some(("a.pol".to_string(), "admin", offset_of(NAV, "admin }", 0)))
+    );
+    assert_eq!(
+        definition("limit\n}", 0),
+        Some(("a.pol".to_string(), "limit", offset_of(NAV, "limit =", 0)))
+    );
+    assert_eq!(
+        definition("k <", 0),
+        Some(("a.pol".to_string(), "k", offset_of(NAV, "k =", 0)))
+    );
+    assert_eq!(
+        definition("Req)", 0),
+        Some(("a.pol".to_string(), "Req", offset_of(NAV, "Req {", 0)))
+    );
+    assert_eq!(
+        definition("r.role", 0),
+        Some(("a.pol".to_string(), "r", offset_of(NAV, "r: Req", 0)))
+    );
+}
+
+#[test]
+fn references_are_found_from_a_use_or_the_definition() {
+    let (lib, app) = (
+        "package lib\n\nlet limit = 3\n",
+        "package app\nimport lib\n\nlet a = lib.limit + 1\nlet b = lib.limit * 2\n",
+    );
+    let ws = workspace(&[("lib.pol", lib), ("a.pol", app)]);
+    assert_eq!(codes(&ws), vec![]);
+    let from_use = ws.references_to("a.pol", offset_of(app, "limit", 1));
+    let from_definition = ws.references_to("lib.pol", offset_of(lib, "limit", 0));
+    assert_eq!(from_use.len(), 2, "{from_use:?}");
+    assert_eq!(from_use, from_definition);
+    assert!(from_use.iter().all(|(path, _)| path == "a.pol"));
+}
