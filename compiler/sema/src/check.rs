@@ -17,7 +17,7 @@ use pol_syntax::{Diagnostic, Span};
 use crate::program::*;
 use crate::suggest::{did_you_mean, unknown_name_help};
 use crate::ty::{EnumId, SchemaId, Ty};
-use crate::{CheckedProject, ExprTypes, Reference};
+use crate::{CheckedProject, ExprTypes, Reference, Target};
 
 pub(crate) fn check(files: Vec<InputFile>) -> CheckedProject {
     let mut checker = Checker::new(files);
@@ -175,14 +175,21 @@ impl Checker {
         }
     }
 
-    /// Records that the name at `used` (absolute, in `file`) refers to the
-    /// definition at `definition` (absolute, in `definition_file`).
-    fn refer(&mut self, file: usize, used: Span, definition_file: usize, definition: Span) {
+    /// Records that the name at `used` (absolute, in `file`) refers to
+    /// `target`, defined at `definition` (absolute, in `definition_file`).
+    fn refer(
+        &mut self,
+        file: usize,
+        used: Span,
+        (definition_file, definition): (usize, Span),
+        target: Target,
+    ) {
         if let Some(list) = self.references.get_mut(file) {
             list.push(Reference {
                 used,
                 definition_file,
                 definition,
+                target,
             });
         }
     }
@@ -192,9 +199,9 @@ impl Checker {
         let Some(def) = self.program.enums.get(id.0 as usize) else {
             return;
         };
-        if let Some((_, span)) = def.variants.iter().find(|(v, _)| v == name) {
-            let (definition_file, definition) = (def.origin.file, *span);
-            self.refer(file, used, definition_file, definition);
+        if let Some(index) = def.variants.iter().position(|(v, _)| v == name) {
+            let at = (def.origin.file, def.variants[index].1);
+            self.refer(file, used, at, Target::Variant(id, index as u32));
         }
     }
 
@@ -203,17 +210,17 @@ impl Checker {
         let Some(schema) = self.program.schemas.get(id.0 as usize) else {
             return;
         };
-        if let Some(field) = schema.fields.iter().find(|f| f.name == name) {
-            let (definition_file, definition) = (schema.origin.file, field.span);
-            self.refer(file, used, definition_file, definition);
+        if let Some(index) = schema.fields.iter().position(|f| f.name == name) {
+            let at = (schema.origin.file, schema.fields[index].span);
+            self.refer(file, used, at, Target::Field(id, index as u32));
         }
     }
 
     /// Records a use of a definition.
     fn refer_def(&mut self, file: usize, used: Span, def: Def) {
         let origin = self.def_origin(def);
-        let (definition_file, definition) = (origin.file, origin.name_span);
-        self.refer(file, used, definition_file, definition);
+        let at = (origin.file, origin.name_span);
+        self.refer(file, used, at, Target::Def(def));
     }
 
     fn report(&mut self, file: usize, diagnostic: Diagnostic) {
@@ -2540,7 +2547,12 @@ impl Checker {
                     .get(&ident.name)
                     .cloned();
                 if let Some((_, bound_at)) = &import {
-                    self.refer(cx.file, cx.abs(ident.span), cx.file, *bound_at);
+                    self.refer(
+                        cx.file,
+                        cx.abs(ident.span),
+                        (cx.file, *bound_at),
+                        Target::Import,
+                    );
                 }
                 match import {
                     Some((ImportTarget::Package(p), _)) => Some(PathRes::Package(p)),
@@ -2736,7 +2748,12 @@ impl Checker {
         if let Some(local) = cx.locals.iter_mut().rev().find(|l| l.name == ident.name) {
             local.used = true;
             let (ty, definition) = (local.ty.clone(), local.span);
-            self.refer(cx.file, cx.abs(ident.span), cx.file, definition);
+            self.refer(
+                cx.file,
+                cx.abs(ident.span),
+                (cx.file, definition),
+                Target::Local,
+            );
             return ty;
         }
         if let Some(res) = self.resolve_path(cx, e) {

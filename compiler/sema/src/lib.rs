@@ -145,6 +145,24 @@ pub struct Reference {
     pub definition_file: usize,
     /// The defined name, absolute in its file.
     pub definition: Span,
+    /// What the name resolved to.
+    pub target: Target,
+}
+
+/// What a name resolves to, for lowering and the editor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    /// A local: the policy input, a `let` local, a quantifier, `for` or
+    /// `keep` variable (the definition is its binding).
+    Local,
+    /// An import's local name.
+    Import,
+    /// A package-level definition.
+    Def(Def),
+    /// An enum variant: the enum and the variant's index (its order).
+    Variant(EnumId, u32),
+    /// A schema field: the schema and the field's index.
+    Field(SchemaId, u32),
 }
 
 /// The resolved and checked project: the program model, every resolution

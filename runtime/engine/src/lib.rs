@@ -1,0 +1,10 @@
+//! `pol-runtime`: evaluates Pol programs.
+//!
+//! **Invariant:** this crate depends on no `compiler/*` crate: a production
+//! host links the runtime alone and loads compiled programs.
+//!
+//! Today it holds the builtin library every Pol program may call
+//! ([`builtins`]); the typed IR interpreter, the input decoder and the
+//! embedding API are being built on top of it.
+
+pub mod builtins;
