@@ -1184,10 +1184,15 @@ impl Checker {
             .with_help("bindings cannot be reassigned or shadowed; choose another name");
             self.report(cx.file, diagnostic);
         }
+        // The binding's type is recorded at its name, for hover and lowering.
+        let span = cx.abs(name.span);
+        if let Some(types) = self.types.get_mut(cx.file) {
+            types.insert((span.start, span.end), ty.clone());
+        }
         cx.locals.push(Local {
             name: name.name.clone(),
             ty,
-            span: cx.abs(name.span),
+            span,
             used: false,
             warn_unused,
         });
@@ -3333,7 +3338,7 @@ fn def_res(def: Def) -> PathRes {
 }
 
 /// The methods callable on a value of type `ty`.
-fn methods_of(ty: &Ty) -> Vec<&'static BuiltinSig> {
+pub(crate) fn methods_of(ty: &Ty) -> Vec<&'static BuiltinSig> {
     let receivers: &[Receiver] = match ty {
         Ty::String => &[Receiver::String],
         Ty::List(t) if matches!(**t, Ty::Int | Ty::Float | Ty::Duration) => &[

@@ -11,6 +11,7 @@
 //! [`Workspace::set_files`]; `polc` and `pol-lsp` read the disk.
 
 mod check;
+pub mod lower;
 mod program;
 mod suggest;
 pub mod ty;
@@ -77,6 +78,8 @@ pub struct FileSyntax {
     pub broken: Vec<BrokenItem>,
     /// Lexical and syntax diagnostics, spans absolute in the file.
     pub diagnostics: Vec<Diagnostic>,
+    /// The byte offset of each line's start (for line and column numbers).
+    pub line_starts: Vec<u32>,
 }
 
 impl FileSyntax {
@@ -124,7 +127,14 @@ pub fn file_syntax(db: &dyn salsa::Database, file: SourceFile) -> Arc<FileSyntax
             }),
         }
     }
+    let line_starts = std::iter::once(0)
+        .chain(
+            text.match_indices('\n')
+                .map(|(i, _)| u32::try_from(i + 1).unwrap_or(u32::MAX)),
+        )
+        .collect();
     Arc::new(FileSyntax {
+        line_starts,
         items,
         broken,
         diagnostics,

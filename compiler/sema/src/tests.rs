@@ -388,3 +388,173 @@ fn references_are_found_from_a_use_or_the_definition() {
     assert_eq!(from_use, from_definition);
     assert!(from_use.iter().all(|(path, _)| path == "a.pol"));
 }
+
+mod lowering {
+    use super::*;
+    use pol_ir::ir;
+
+    fn lowered(files: &[(&str, &str)]) -> ir::Program {
+        let ws = workspace(files);
+        assert_eq!(codes(&ws), vec![]);
+        let program = crate::lower::lower(&ws.checked()).expect("lowers");
+        ir::verify(&program).expect("verifies");
+        program
+    }
+
+    fn policy<'a>(program: &'a ir::Program, name: &str) -> &'a ir::Policy {
+        program
+            .policies
+            .iter()
+            .find(|p| p.name == name)
+            .expect("policy")
+    }
+
+    #[test]
+    fn every_clean_corpus_program_and_the_stdlib_lower_and_verify() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/ui/ok");
+        let mut count = 0;
+        for entry in std::fs::read_dir(root).expect("corpus").flatten() {
+            let text = std::fs::read_to_string(entry.path()).expect("read");
+            let program = lowered(&[("ok.pol", &text)]);
+            // The embedded standard library is part of every program.
+            assert!(
+                program
+                    .policies
+                    .iter()
+                    .any(|p| p.name == "std.guards.input.prompt")
+            );
+            // Programs survive serialization unchanged (bundles carry them).
+            let json = serde_json::to_string(&program).expect("serialize");
+            let back: ir::Program = serde_json::from_str(&json).expect("deserialize");
+            assert_eq!(back, program);
+            count += 1;
+        }
+        assert!(count >= 4);
+    }
+
+    #[test]
+    fn rules_carry_qualified_ids_reasons_and_locations() {
+        let text = "package app\n\nschema Req { n: int }\n\npolicy p(r: Req) -> Decision {\n  default deny \"no\"\n  @id(\"small-n\")\n  allow \"n is small\" when r.n < 3\n  deny \"n is negative\" when r.n < 0\n}\n";
+        let program = lowered(&[("a.pol", text)]);
+        let p = policy(&program, "app.p");
+        let ids: Vec<&str> = p.rules.iter().map(|r| r.id.as_str()).collect();
+        assert_eq!(ids, vec!["app.p.small-n", "app.p.n-is-negative"]);
+        assert_eq!((p.rules[1].loc.line, p.rules[1].loc.column), (9, 3));
+        let ir::PolicyKind::Decision {
+            default: Some(default),
+        } = &p.kind
+        else {
+            panic!("decision")
+        };
+        assert_eq!(
+            (default.effect, default.id.as_str()),
+            (ir::Effect::Deny, "app.p.no")
+        );
+    }
+
+    #[test]
+    fn ints_widen_to_floats_explicitly_and_operations_are_typed() {
+        let text = "package app\n\nschema M { rate: float, n: int }\n\npolicy p(m: M) -> Decision {\n  allow \"low\" when m.rate < 1 and m.n + 1 > 2\n}\n";
+        let program = lowered(&[("a.pol", text)]);
+        let body = &policy(&program, "app.p").body;
+        let ops: Vec<&ir::Op> = body.nodes.iter().map(|n| &n.op).collect();
+        assert!(
+            ops.iter().any(|op| matches!(op, ir::Op::IntToFloat(_))),
+            "{ops:#?}"
+        );
+        assert!(ops.iter().any(|op| matches!(
+            op,
+            ir::Op::Binary {
+                op: ir::BinaryOp::Lt(ir::Ordered::Float),
+                ..
+            }
+        )));
+        assert!(ops.iter().any(|op| matches!(
+            op,
+            ir::Op::Binary {
+                op: ir::BinaryOp::AddInt,
+                ..
+            }
+        )));
+        assert!(ops.iter().any(|op| matches!(
+            op,
+            ir::Op::Binary {
+                op: ir::BinaryOp::Gt(ir::Ordered::Int),
+                ..
+            }
+        )));
+    }
+
+    #[test]
+    fn optional_chaining_membership_and_variants() {
+        let text = "package app\n\nenum Role { guest, admin }\nschema Req { role: Role, note: string?, tags: map<string, string> }\n\npolicy p(r: Req) -> Decision {\n  deny \"a\" when r.note?.contains(\"x\") ?? false\n  deny \"b\" when r.role not in {admin}\n  deny \"c\" when \"k\" in r.tags\n}\n";
+        let program = lowered(&[("a.pol", text)]);
+        let body = &policy(&program, "app.p").body;
+        let ops: Vec<&ir::Op> = body.nodes.iter().map(|n| &n.op).collect();
+        assert!(ops.iter().any(|op| matches!(op, ir::Op::IfPresent { .. })));
+        assert!(ops.iter().any(|op| matches!(op, ir::Op::Coalesce { .. })));
+        assert!(ops.iter().any(|op| matches!(
+            op,
+            ir::Op::Builtin {
+                id: pol_ir::Builtin::StrContains,
+                ..
+            }
+        )));
+        assert!(
+            ops.iter()
+                .any(|op| matches!(op, ir::Op::Const(ir::Const::Variant(1))))
+        );
+        assert!(ops.iter().any(|op| matches!(
+            op,
+            ir::Op::Unary {
+                op: ir::UnaryOp::Not,
+                ..
+            }
+        )));
+        assert!(ops.iter().any(|op| matches!(
+            op,
+            ir::Op::Binary {
+                op: ir::BinaryOp::InMapKeys,
+                ..
+            }
+        )));
+    }
+
+    #[test]
+    fn an_importing_packages_setting_replaces_a_param_default() {
+        let lib = "package lib\n\nparam limit: float = 0.5\n";
+        let app = "package app\nimport lib\n\nparam lib.limit = 2\n";
+        let program = lowered(&[("lib.pol", lib), ("app.pol", app)]);
+        let param = program
+            .params
+            .iter()
+            .find(|p| p.name == "lib.limit")
+            .expect("param");
+        let root = param.value.root.expect("root");
+        // The setting `2` is widened to the param's float type.
+        assert!(matches!(
+            param.value.nodes[root.0 as usize].op,
+            ir::Op::IntToFloat(_)
+        ));
+    }
+
+    #[test]
+    fn programs_with_errors_are_not_lowered() {
+        let ws = workspace(&[("a.pol", "package app\nlet x: int = \"no\"\n")]);
+        assert!(matches!(
+            crate::lower::lower(&ws.checked()),
+            Err(crate::lower::LowerError::HasErrors(1))
+        ));
+    }
+
+    #[test]
+    fn verify_refuses_forward_references_and_newer_versions() {
+        let mut program = lowered(&[("a.pol", "package app\nlet x = 1 + 2\n")]);
+        let mut bad = program.clone();
+        let body = &mut bad.lets[0].value;
+        body.nodes[0].op = ir::Op::IntToFloat(ir::NodeId(5));
+        assert!(ir::verify(&bad).is_err());
+        program.format_version = ir::FORMAT_VERSION + 1;
+        assert!(ir::verify(&program).is_err());
+    }
+}

@@ -3,12 +3,13 @@
 //! **Invariant:** this crate depends on no `compiler/*` crate; a production
 //! host links the runtime alone.
 //!
-//! Today it holds the builtin table (every builtin's module, name and
-//! signature, implemented by the runtime under the same [`Builtin`] id), the
-//! time values (`duration` and `timestamp` literals), and the alert
-//! severities. The typed IR itself joins it with the runtime.
+//! It holds the typed IR ([`ir`]), the builtin table (every builtin's
+//! module, name and signature, implemented by the runtime under the same
+//! [`Builtin`] id), the time values (`duration` and `timestamp` literals),
+//! and the alert severities.
 
 pub mod builtins;
+pub mod ir;
 pub mod time;
 
 pub use builtins::{Builtin, BuiltinSig, Receiver, TypePattern};
