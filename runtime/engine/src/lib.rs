@@ -8,3 +8,15 @@
 //! embedding API are being built on top of it.
 
 pub mod builtins;
+pub mod decision;
+pub mod decode;
+pub mod dispatch;
+pub mod interp;
+pub mod report;
+pub mod value;
+
+pub use decision::{Decision, FiredRule};
+pub use decode::{DecodeError, Limits, decode_json};
+pub use dispatch::StdBuiltins;
+pub use interp::{Builtins, EvalError, Interpreter};
+pub use value::{FindingValue, Value};

@@ -101,6 +101,59 @@ fn split_offset(text: &str) -> Result<(String, i64), String> {
     Ok((base.to_string(), sign * (hours * 3600 + minutes * 60)))
 }
 
+/// A duration as Pol writes it: `1h30m`, `250ms`, `-5s`, `0s`.
+///
+/// ```
+/// assert_eq!(pol_ir::time::format_duration(5_400_000_000_000), "1h30m");
+/// assert_eq!(pol_ir::time::format_duration(0), "0s");
+/// ```
+pub fn format_duration(nanos: i64) -> String {
+    if nanos == 0 {
+        return "0s".to_string();
+    }
+    let mut out = String::new();
+    if nanos < 0 {
+        out.push('-');
+    }
+    let mut rest = nanos.unsigned_abs();
+    for (unit, size) in [
+        ("d", 86_400_000_000_000u64),
+        ("h", 3_600_000_000_000),
+        ("m", 60_000_000_000),
+        ("s", 1_000_000_000),
+        ("ms", 1_000_000),
+        ("us", 1_000),
+        ("ns", 1),
+    ] {
+        if rest >= size {
+            out.push_str(&format!("{}{unit}", rest / size));
+            rest %= size;
+        }
+    }
+    out
+}
+
+/// A timestamp as RFC 3339 in UTC, with nanoseconds when it has them.
+///
+/// ```
+/// assert_eq!(pol_ir::time::format_timestamp(1_000_000_000), "1970-01-01T00:00:01Z");
+/// ```
+pub fn format_timestamp(nanos: i64) -> String {
+    match u64::try_from(nanos) {
+        Ok(n) => {
+            let time = std::time::UNIX_EPOCH + std::time::Duration::from_nanos(n);
+            if n % 1_000_000_000 == 0 {
+                humantime::format_rfc3339_seconds(time).to_string()
+            } else {
+                humantime::format_rfc3339_nanos(time).to_string()
+            }
+        }
+        // Timestamps before 1970 cannot be written as literals or parsed
+        // from input; show the raw count rather than failing.
+        Err(_) => format!("{nanos}ns since 1970"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

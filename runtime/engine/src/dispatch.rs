@@ -1,0 +1,351 @@
+//! The standard builtins: each [`Builtin`] id wired to its function in
+//! [`crate::builtins`], adapting Pol values to Rust types.
+//!
+//! Phrase sets, regexes and globs are compiled on each call here; compiling
+//! a program's constant sets once, at load time, is the job of the engine
+//! that owns the program (it substitutes its own [`Builtins`]).
+
+use std::sync::Arc;
+
+use pol_ir::Builtin;
+
+use crate::builtins::{self, Finding};
+use crate::interp::{Builtins, EvalError};
+use crate::value::{FindingValue, Value};
+
+/// The builtins as the standard library defines them.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct StdBuiltins;
+
+type Result<T> = std::result::Result<T, EvalError>;
+
+fn fail<T>(id: Builtin, problem: impl std::fmt::Display) -> Result<T> {
+    Err(EvalError(format!(
+        "builtin `{}`: {problem}",
+        pol_ir::builtins::signature(id).name
+    )))
+}
+
+fn string(id: Builtin, value: Option<&Value>) -> Result<&str> {
+    match value {
+        Some(Value::String(s)) => Ok(s),
+        _ => fail(id, "expected a string argument"),
+    }
+}
+
+fn int(id: Builtin, value: Option<&Value>) -> Result<i64> {
+    match value {
+        Some(Value::Int(n)) => Ok(*n),
+        _ => fail(id, "expected an int argument"),
+    }
+}
+
+fn float(id: Builtin, value: Option<&Value>) -> Result<f64> {
+    match value {
+        Some(Value::Float(f)) => Ok(*f),
+        _ => fail(id, "expected a float argument"),
+    }
+}
+
+fn elements(id: Builtin, value: Option<&Value>) -> Result<&[Value]> {
+    match value.and_then(Value::elements) {
+        Some(items) => Ok(items),
+        None => fail(id, "expected a list or set argument"),
+    }
+}
+
+fn strings(id: Builtin, value: Option<&Value>) -> Result<Vec<&str>> {
+    elements(id, value)?
+        .iter()
+        .map(|v| match v {
+            Value::String(s) => Ok(&**s),
+            _ => fail(id, "expected strings"),
+        })
+        .collect()
+}
+
+/// Count to Pol int (saturating: no collection in memory has `i64::MAX`
+/// elements).
+fn count(n: usize) -> Value {
+    Value::Int(builtins::to_int(n))
+}
+
+/// Findings of `text` as Pol values.
+fn findings(text: &str, found: Vec<Finding>) -> Value {
+    Value::List(
+        found
+            .into_iter()
+            .map(|f| {
+                Value::Finding(Arc::new(FindingValue {
+                    kind: Arc::from(f.kind),
+                    start: builtins::to_int(f.start),
+                    end: builtins::to_int(f.end),
+                    text: Arc::from(f.text(text)),
+                }))
+            })
+            .collect(),
+    )
+}
+
+impl Builtins for StdBuiltins {
+    fn call(&self, id: Builtin, args: &[Value]) -> Result<Value> {
+        // A builtin must never take the host down: a panic in one becomes an
+        // evaluation error.
+        std::panic::catch_unwind(|| call(id, args)).unwrap_or_else(|_| fail(id, "internal error"))
+    }
+}
+
+fn call(id: Builtin, args: &[Value]) -> Result<Value> {
+    use Builtin as B;
+    let arg = |i: usize| args.get(i);
+    Ok(match id {
+        B::StrLen => count(builtins::text::len(string(id, arg(0))?)),
+        B::StrCharCount => count(builtins::text::char_count(string(id, arg(0))?)),
+        B::StrLower => Value::string(&builtins::text::lower(string(id, arg(0))?)),
+        B::StrUpper => Value::string(&builtins::text::upper(string(id, arg(0))?)),
+        B::StrTrim => Value::string(builtins::text::trim(string(id, arg(0))?)),
+        B::StrContains => Value::Bool(builtins::text::contains(
+            string(id, arg(0))?,
+            string(id, arg(1))?,
+        )),
+        B::StrStartsWith => Value::Bool(builtins::text::starts_with(
+            string(id, arg(0))?,
+            string(id, arg(1))?,
+        )),
+        B::StrEndsWith => Value::Bool(builtins::text::ends_with(
+            string(id, arg(0))?,
+            string(id, arg(1))?,
+        )),
+        B::StrContainsAny => Value::Bool(builtins::phrase::contains_any(
+            string(id, arg(0))?,
+            strings(id, arg(1))?,
+        )),
+        B::StrMatches => match builtins::pattern::matches(string(id, arg(0))?, string(id, arg(1))?)
+        {
+            Ok(b) => Value::Bool(b),
+            Err(e) => return fail(id, e),
+        },
+        B::StrMatchesAny => {
+            match builtins::pattern::matches_any(string(id, arg(0))?, strings(id, arg(1))?) {
+                Ok(b) => Value::Bool(b),
+                Err(e) => return fail(id, e),
+            }
+        }
+        B::StrFindAll => {
+            let text = string(id, arg(0))?;
+            match builtins::pattern::find_all(text, string(id, arg(1))?) {
+                Ok(found) => findings(text, found),
+                Err(e) => return fail(id, e),
+            }
+        }
+        B::StrWordCount => count(builtins::text::word_count(string(id, arg(0))?)),
+        B::StrTokenCount => count(builtins::text::token_count(string(id, arg(0))?)),
+        B::StrSplit => Value::List(
+            builtins::text::split(string(id, arg(0))?, string(id, arg(1))?)
+                .into_iter()
+                .map(Value::string)
+                .collect(),
+        ),
+        B::StrReplace => Value::string(&builtins::text::replace(
+            string(id, arg(0))?,
+            string(id, arg(1))?,
+            string(id, arg(2))?,
+        )),
+        B::CollLen => count(elements(id, arg(0))?.len()),
+        B::CollIsEmpty => Value::Bool(elements(id, arg(0))?.is_empty()),
+        B::CollContains => {
+            let x = arg(1).ok_or_else(|| EvalError("contains: missing argument".into()))?;
+            Value::Bool(builtins::collections::contains(elements(id, arg(0))?, x))
+        }
+        B::CollIntersects => Value::Bool(builtins::collections::intersects(
+            elements(id, arg(0))?,
+            elements(id, arg(1))?,
+        )),
+        B::CollIsSubset => Value::Bool(builtins::collections::is_subset(
+            elements(id, arg(0))?,
+            elements(id, arg(1))?,
+        )),
+        B::ListFirst => builtins::collections::first(elements(id, arg(0))?)
+            .cloned()
+            .unwrap_or(Value::None),
+        B::ListLast => builtins::collections::last(elements(id, arg(0))?)
+            .cloned()
+            .unwrap_or(Value::None),
+        B::CollSum | B::CollMin | B::CollMax => numeric_fold(id, elements(id, arg(0))?)?,
+        B::MapLen | B::MapIsEmpty | B::MapContainsKey | B::MapKeys | B::MapValues => {
+            let Some(Value::Map(map)) = arg(0) else {
+                return fail(id, "expected a map");
+            };
+            match id {
+                B::MapLen => count(map.len()),
+                B::MapIsEmpty => Value::Bool(map.is_empty()),
+                B::MapContainsKey => Value::Bool(map.contains_key(string(id, arg(1))?)),
+                B::MapKeys => Value::List(map.keys().map(|k| Value::String(k.clone())).collect()),
+                _ => Value::List(map.values().cloned().collect()),
+            }
+        }
+        B::IntAbs => match builtins::numbers::int_abs(int(id, arg(0))?) {
+            Some(n) => Value::Int(n),
+            None => return fail(id, "integer overflow"),
+        },
+        B::IntToFloat => Value::Float(builtins::numbers::int_to_float(int(id, arg(0))?)),
+        B::FloatAbs => Value::Float(builtins::numbers::float_abs(float(id, arg(0))?)),
+        B::FloatFloor | B::FloatCeil | B::FloatRound => {
+            let mode = match id {
+                B::FloatFloor => builtins::numbers::Rounding::Floor,
+                B::FloatCeil => builtins::numbers::Rounding::Ceil,
+                _ => builtins::numbers::Rounding::Round,
+            };
+            let f = float(id, arg(0))?;
+            match builtins::numbers::float_to_int(f, mode) {
+                Some(n) => Value::Int(n),
+                None => return fail(id, format!("{f} has no int value")),
+            }
+        }
+        B::DurationSeconds | B::DurationMillis => {
+            let Some(Value::Duration(n)) = arg(0) else {
+                return fail(id, "expected a duration");
+            };
+            Value::Int(if id == B::DurationSeconds {
+                builtins::numbers::duration_seconds(*n)
+            } else {
+                builtins::numbers::duration_millis(*n)
+            })
+        }
+        B::TimestampUnixSeconds => {
+            let Some(Value::Timestamp(n)) = arg(0) else {
+                return fail(id, "expected a timestamp");
+            };
+            Value::Int(builtins::numbers::timestamp_unix_seconds(*n))
+        }
+        B::TextEntropy => Value::Float(builtins::text::entropy(string(id, arg(0))?)),
+        B::TextNormalize => Value::string(&builtins::text::normalize(string(id, arg(0))?)),
+        B::TextJoin => Value::string(&builtins::text::join(
+            strings(id, arg(0))?,
+            string(id, arg(1))?,
+        )),
+        B::TextRedact => {
+            let text = string(id, arg(0))?;
+            let mut spans = Vec::new();
+            for item in elements(id, arg(1))? {
+                let Value::Finding(f) = item else {
+                    return fail(id, "expected findings");
+                };
+                spans.push(f.clone());
+            }
+            Value::string(&builtins::text::redact(
+                text,
+                spans.iter().map(|f| (&*f.kind, f.start, f.end)),
+            ))
+        }
+        B::PiiScan => scan(id, args, builtins::pii::scan)?,
+        B::PiiEmails => scan(id, args, builtins::pii::emails)?,
+        B::PiiPhones => scan(id, args, builtins::pii::phones)?,
+        B::PiiSsns => scan(id, args, builtins::pii::ssns)?,
+        B::PiiIbans => scan(id, args, builtins::pii::ibans)?,
+        B::PiiCards => scan(id, args, builtins::pii::cards)?,
+        B::PiiIps => scan(id, args, builtins::pii::ips)?,
+        B::SecretsScan => scan(id, args, builtins::secrets::scan)?,
+        B::SecretsHighEntropy => {
+            let text = string(id, arg(0))?;
+            findings(
+                text,
+                builtins::secrets::high_entropy(text, int(id, arg(1))?, float(id, arg(2))?),
+            )
+        }
+        B::UrlIsValid => Value::Bool(builtins::url::is_valid(string(id, arg(0))?)),
+        B::UrlHost => Value::string(&builtins::url::host(string(id, arg(0))?)),
+        B::UrlScheme => Value::string(&builtins::url::scheme(string(id, arg(0))?)),
+        B::UrlPath => Value::string(&builtins::url::path(string(id, arg(0))?)),
+        B::UrlPort => builtins::url::port(string(id, arg(0))?)
+            .map_or(Value::None, |p| Value::Int(i64::from(p))),
+        B::UrlHostMatches => Value::Bool(builtins::url::host_matches(
+            string(id, arg(0))?,
+            strings(id, arg(1))?,
+        )),
+        B::GlobMatches => Value::Bool(builtins::glob::matches(
+            string(id, arg(0))?,
+            string(id, arg(1))?,
+        )),
+        B::GlobMatchesAny => Value::Bool(builtins::glob::matches_any(
+            strings(id, arg(0))?,
+            string(id, arg(1))?,
+        )),
+        B::TimeParse => {
+            builtins::time::parse(string(id, arg(0))?).map_or(Value::None, Value::Timestamp)
+        }
+        B::TimeParseDuration => {
+            builtins::time::parse_duration(string(id, arg(0))?).map_or(Value::None, Value::Duration)
+        }
+    })
+}
+
+fn scan(id: Builtin, args: &[Value], detector: fn(&str) -> Vec<Finding>) -> Result<Value> {
+    let text = string(id, args.first())?;
+    Ok(findings(text, detector(text)))
+}
+
+/// `sum`, `min` and `max` over ints, floats or durations.
+fn numeric_fold(id: Builtin, items: &[Value]) -> Result<Value> {
+    use builtins::numbers as n;
+    let ints = || {
+        items.iter().filter_map(|v| {
+            if let Value::Int(i) = v {
+                Some(*i)
+            } else {
+                None
+            }
+        })
+    };
+    let durations = || {
+        items.iter().filter_map(|v| {
+            if let Value::Duration(i) = v {
+                Some(*i)
+            } else {
+                None
+            }
+        })
+    };
+    let floats = || {
+        items.iter().filter_map(|v| {
+            if let Value::Float(f) = v {
+                Some(*f)
+            } else {
+                None
+            }
+        })
+    };
+    let kind = items.first();
+    Ok(match (id, kind) {
+        (_, None) if id == Builtin::CollSum => Value::Int(0),
+        (_, None) => Value::None,
+        (Builtin::CollSum, Some(Value::Int(_))) => match n::checked_sum_i64(ints()) {
+            Some(s) => Value::Int(s),
+            None => return fail(id, "integer overflow"),
+        },
+        (Builtin::CollSum, Some(Value::Duration(_))) => match n::checked_sum_i64(durations()) {
+            Some(s) => Value::Duration(s),
+            None => return fail(id, "duration overflow"),
+        },
+        (Builtin::CollSum, Some(Value::Float(_))) => Value::Float(n::sum_f64(floats())),
+        (Builtin::CollMin, Some(Value::Int(_))) => {
+            n::min_i64(ints()).map_or(Value::None, Value::Int)
+        }
+        (Builtin::CollMax, Some(Value::Int(_))) => {
+            n::max_i64(ints()).map_or(Value::None, Value::Int)
+        }
+        (Builtin::CollMin, Some(Value::Duration(_))) => {
+            n::min_i64(durations()).map_or(Value::None, Value::Duration)
+        }
+        (Builtin::CollMax, Some(Value::Duration(_))) => {
+            n::max_i64(durations()).map_or(Value::None, Value::Duration)
+        }
+        (Builtin::CollMin, Some(Value::Float(_))) => {
+            n::min_f64(floats()).map_or(Value::None, Value::Float)
+        }
+        (Builtin::CollMax, Some(Value::Float(_))) => {
+            n::max_f64(floats()).map_or(Value::None, Value::Float)
+        }
+        _ => return fail(id, "expected numbers"),
+    })
+}

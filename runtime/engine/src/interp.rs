@@ -1,0 +1,776 @@
+//! The interpreter: the reference semantics of the IR. Every later engine
+//! (the JIT) must produce the same decisions.
+
+use std::cell::RefCell;
+use std::cmp::Ordering;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use pol_ir::Builtin;
+use pol_ir::ir::{
+    Action, BinaryOp, Body, CollectionKind, Const, DecisionMember, Effect, FindingField, NodeId,
+    Op, Ordered, PolicyKind, Program, QuantKind, UnaryOp,
+};
+
+use crate::decision::Decision;
+use crate::value::{FindingValue, Value};
+
+/// An evaluation error: the decision becomes a deny carrying it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EvalError(pub String);
+
+impl std::fmt::Display for EvalError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for EvalError {}
+
+type Result<T> = std::result::Result<T, EvalError>;
+
+fn error<T>(message: impl Into<String>) -> Result<T> {
+    Err(EvalError(message.into()))
+}
+
+/// The builtin functions, passed to the evaluator so that tests can
+/// substitute them (a mocked detector, a failing builtin).
+pub trait Builtins: Send + Sync {
+    /// Calls builtin `id`; for a method the receiver is `args[0]`.
+    fn call(&self, id: Builtin, args: &[Value]) -> Result<Value>;
+}
+
+/// Evaluates the policies of one program.
+#[derive(Debug)]
+pub struct Interpreter<'p, B: Builtins> {
+    program: &'p Program,
+    builtins: &'p B,
+    params: Vec<Value>,
+}
+
+/// What one evaluation shares: the request time and the lets computed so
+/// far (each at most once per evaluation).
+struct Context {
+    now: i64,
+    lets: RefCell<Vec<Option<Value>>>,
+}
+
+impl<'p, B: Builtins> Interpreter<'p, B> {
+    /// Prepares a program: computes its params (load-time data). A param
+    /// whose value fails to compute makes the program unusable.
+    pub fn new(program: &'p Program, builtins: &'p B) -> Result<Interpreter<'p, B>> {
+        let mut interpreter = Interpreter {
+            program,
+            builtins,
+            params: Vec::with_capacity(program.params.len()),
+        };
+        let context = Context {
+            now: 0,
+            lets: RefCell::new(vec![None; program.lets.len()]),
+        };
+        for param in &program.params {
+            let value = interpreter
+                .root(&context, &param.value)
+                .map_err(|e| EvalError(format!("param `{}`: {}", param.name, e.0)))?;
+            interpreter.params.push(value);
+        }
+        Ok(interpreter)
+    }
+
+    /// The program evaluated.
+    pub fn program(&self) -> &'p Program {
+        self.program
+    }
+
+    /// Replaces a param's value (a host override, a test's `with`).
+    pub fn set_param(&mut self, index: usize, value: Value) {
+        if let Some(slot) = self.params.get_mut(index) {
+            *slot = value;
+        }
+    }
+
+    /// Evaluates policy `policy` on `input` at request time `now`
+    /// (nanoseconds since the epoch). Never fails: an evaluation error is a
+    /// deny that carries it.
+    pub fn evaluate(&self, policy: u32, input: Value, now: i64) -> Decision {
+        let context = Context {
+            now,
+            lets: RefCell::new(vec![None; self.program.lets.len()]),
+        };
+        self.policy(&context, policy, input)
+    }
+
+    fn root(&self, context: &Context, body: &Body) -> Result<Value> {
+        let root = body
+            .root
+            .ok_or_else(|| EvalError("a body without a result".into()))?;
+        let mut slots = vec![Value::None; body.slots.len()];
+        self.eval(context, body, &mut slots, root)
+    }
+
+    fn policy(&self, context: &Context, index: u32, input: Value) -> Decision {
+        let Some(policy) = self.program.policies.get(index as usize) else {
+            return Decision::error(index, format!("no policy {index}"));
+        };
+        match self.policy_inner(context, index, input) {
+            Ok(decision) => decision,
+            Err(e) => Decision::error(index, format!("{}: {}", policy.name, e.0)),
+        }
+    }
+
+    fn policy_inner(&self, context: &Context, index: u32, input: Value) -> Result<Decision> {
+        let policy = &self.program.policies[index as usize];
+        let body = &policy.body;
+        let mut slots = vec![Value::None; body.slots.len()];
+        if let Some(first) = slots.first_mut() {
+            *first = input;
+        }
+        for local in &policy.locals {
+            let value = self.eval(context, body, &mut slots, local.value)?;
+            set_slot(&mut slots, local.slot.0, value)?;
+        }
+        let mut decision = Decision {
+            policy: index,
+            effect: Effect::Deny,
+            fired: Vec::new(),
+            by_default: false,
+            redactions: Vec::new(),
+            value: None,
+            error: None,
+        };
+        let when = |this: &Self, slots: &mut Vec<Value>, rule: &pol_ir::ir::Rule| -> Result<bool> {
+            match rule.when {
+                Some(node) => this.eval(context, body, slots, node)?.as_bool(),
+                None => Ok(true),
+            }
+        };
+        match &policy.kind {
+            PolicyKind::Decision { default } => {
+                let (mut allow, mut deny) = (false, false);
+                for (i, rule) in policy.rules.iter().enumerate() {
+                    if !when(self, &mut slots, rule)? {
+                        continue;
+                    }
+                    match &rule.action {
+                        Action::Allow => allow = true,
+                        Action::Deny => deny = true,
+                        Action::Redact { findings } => {
+                            let findings =
+                                findings_of(&self.eval(context, body, &mut slots, *findings)?)?;
+                            // A redaction with nothing to redact does not fire.
+                            if findings.is_empty() {
+                                continue;
+                            }
+                            decision.redactions.push((i as u32, findings));
+                        }
+                        Action::RequireApproval | Action::Alert { .. } => {}
+                        Action::Return { .. } | Action::Keep { .. } => {
+                            return error("a value or filter rule in a decision policy");
+                        }
+                    }
+                    decision.fire(i);
+                }
+                decision.effect = if deny {
+                    Effect::Deny
+                } else if allow {
+                    Effect::Allow
+                } else {
+                    decision.by_default = true;
+                    default.as_ref().map_or(Effect::Deny, |d| d.effect)
+                };
+            }
+            PolicyKind::Value { value, .. } => {
+                decision.effect = Effect::Allow;
+                for (i, rule) in policy.rules.iter().enumerate() {
+                    let Action::Return { value } = &rule.action else {
+                        continue;
+                    };
+                    if when(self, &mut slots, rule)? {
+                        decision.value = Some(self.eval(context, body, &mut slots, *value)?);
+                        decision.fire(i);
+                        return Ok(decision);
+                    }
+                }
+                decision.by_default = true;
+                decision.value = Some(self.eval(context, body, &mut slots, *value)?);
+            }
+            PolicyKind::Filter { .. } => {
+                decision.effect = Effect::Allow;
+                let mut kept = Vec::new();
+                for (i, rule) in policy.rules.iter().enumerate() {
+                    let Action::Keep {
+                        collection,
+                        elem,
+                        limit,
+                    } = &rule.action
+                    else {
+                        continue;
+                    };
+                    let limit = match limit {
+                        Some(limit) => {
+                            let n = self.eval(context, body, &mut slots, *limit)?.as_int()?;
+                            usize::try_from(n).unwrap_or(0)
+                        }
+                        None => usize::MAX,
+                    };
+                    let collection = self.eval(context, body, &mut slots, *collection)?;
+                    for element in collection.elements().unwrap_or(&[]) {
+                        if kept.len() >= limit {
+                            break;
+                        }
+                        set_slot(&mut slots, elem.0, element.clone())?;
+                        if when(self, &mut slots, rule)? {
+                            kept.push(element.clone());
+                        }
+                    }
+                    if !kept.is_empty() {
+                        decision.fire(i);
+                    }
+                }
+                decision.value = Some(Value::List(kept.into()));
+            }
+        }
+        Ok(decision)
+    }
+
+    fn let_value(&self, context: &Context, index: u32) -> Result<Value> {
+        if let Some(Some(value)) = context.lets.borrow().get(index as usize) {
+            return Ok(value.clone());
+        }
+        let item = self
+            .program
+            .lets
+            .get(index as usize)
+            .ok_or_else(|| EvalError(format!("no let {index}")))?;
+        let value = self.root(context, &item.value)?;
+        if let Some(slot) = context.lets.borrow_mut().get_mut(index as usize) {
+            *slot = Some(value.clone());
+        }
+        Ok(value)
+    }
+
+    fn eval(
+        &self,
+        context: &Context,
+        body: &Body,
+        slots: &mut Vec<Value>,
+        node: NodeId,
+    ) -> Result<Value> {
+        let Some(current) = body.nodes.get(node.0 as usize) else {
+            return error(format!("no node {}", node.0));
+        };
+        match &current.op {
+            Op::Const(c) => Ok(constant(c)),
+            Op::Local(slot) => Ok(slots.get(slot.0 as usize).cloned().unwrap_or(Value::None)),
+            Op::Let(i) => self.let_value(context, *i),
+            Op::Param(i) => self
+                .params
+                .get(*i as usize)
+                .cloned()
+                .ok_or_else(|| EvalError(format!("no param {i}"))),
+            Op::Now => Ok(Value::Timestamp(context.now)),
+            Op::Field { base, index } => match self.eval(context, body, slots, *base)? {
+                Value::Record(fields) => {
+                    Ok(fields.get(*index as usize).cloned().unwrap_or(Value::None))
+                }
+                other => error(format!("a field of a non-record ({})", kind_name(&other))),
+            },
+            Op::FindingField { base, field } => match self.eval(context, body, slots, *base)? {
+                Value::Finding(f) => Ok(match field {
+                    FindingField::Kind => Value::String(f.kind.clone()),
+                    FindingField::Start => Value::Int(f.start),
+                    FindingField::End => Value::Int(f.end),
+                    FindingField::Text => Value::String(f.text.clone()),
+                }),
+                other => error(format!("a finding field of {}", kind_name(&other))),
+            },
+            Op::DecisionMember { base, member } => {
+                let Value::Decision(d) = self.eval(context, body, slots, *base)? else {
+                    return error("a decision member of a non-decision");
+                };
+                Ok(self.decision_member(&d, *member))
+            }
+            Op::Fired { base, reason } => {
+                let Value::Decision(d) = self.eval(context, body, slots, *base)? else {
+                    return error("`fired` of a non-decision");
+                };
+                let reason = self.eval(context, body, slots, *reason)?;
+                let Value::String(reason) = reason else {
+                    return error("`fired` takes a string");
+                };
+                Ok(Value::Bool(
+                    d.fired_rules(self.program)
+                        .iter()
+                        .any(|r| *r.reason == *reason),
+                ))
+            }
+            Op::IfPresent { value, slot, then } => match self.eval(context, body, slots, *value)? {
+                Value::None => Ok(Value::None),
+                present => {
+                    set_slot(slots, slot.0, present)?;
+                    self.eval(context, body, slots, *then)
+                }
+            },
+            Op::Index { base, index, on } => {
+                let base = self.eval(context, body, slots, *base)?;
+                let index = self.eval(context, body, slots, *index)?;
+                match (on, base, index) {
+                    (CollectionKind::Map, Value::Map(map), Value::String(key)) => {
+                        Ok(map.get(&key).cloned().unwrap_or(Value::None))
+                    }
+                    (_, Value::List(items), Value::Int(i)) => Ok(usize::try_from(i)
+                        .ok()
+                        .and_then(|i| items.get(i))
+                        .cloned()
+                        .unwrap_or(Value::None)),
+                    (_, base, _) => error(format!("cannot index {}", kind_name(&base))),
+                }
+            }
+            Op::Coalesce { value, default } => match self.eval(context, body, slots, *value)? {
+                Value::None => self.eval(context, body, slots, *default),
+                present => Ok(present),
+            },
+            Op::Unary { op, operand } => {
+                let value = self.eval(context, body, slots, *operand)?;
+                match (op, value) {
+                    (UnaryOp::Not, Value::Bool(b)) => Ok(Value::Bool(!b)),
+                    (UnaryOp::NegInt, Value::Int(n)) => n
+                        .checked_neg()
+                        .map(Value::Int)
+                        .ok_or_else(|| EvalError("integer overflow in `-`".into())),
+                    (UnaryOp::NegFloat, Value::Float(f)) => Ok(Value::Float(-f)),
+                    (UnaryOp::NegDuration, Value::Duration(n)) => n
+                        .checked_neg()
+                        .map(Value::Duration)
+                        .ok_or_else(|| EvalError("duration overflow in `-`".into())),
+                    (op, value) => error(format!("`{op:?}` of {}", kind_name(&value))),
+                }
+            }
+            Op::IntToFloat(operand) => match self.eval(context, body, slots, *operand)? {
+                Value::Int(n) => Ok(Value::Float(n as f64)),
+                Value::None => Ok(Value::None),
+                other => error(format!("int-to-float of {}", kind_name(&other))),
+            },
+            Op::Binary { op, lhs, rhs } => self.binary(context, body, slots, *op, *lhs, *rhs),
+            Op::If {
+                cond,
+                then,
+                otherwise,
+            } => {
+                if self.eval(context, body, slots, *cond)?.as_bool()? {
+                    self.eval(context, body, slots, *then)
+                } else {
+                    self.eval(context, body, slots, *otherwise)
+                }
+            }
+            Op::Quant {
+                kind,
+                over,
+                collection,
+                key,
+                elem,
+                body: quant_body,
+            } => {
+                let collection = self.eval(context, body, slots, *collection)?;
+                self.quant(
+                    context,
+                    body,
+                    slots,
+                    (*kind, *over),
+                    collection,
+                    (*key, *elem),
+                    *quant_body,
+                )
+            }
+            Op::List(items) => Ok(Value::List(self.all(context, body, slots, items)?.into())),
+            Op::Set(items) => Ok(Value::set(self.all(context, body, slots, items)?)),
+            Op::Map(entries) => {
+                let mut map = BTreeMap::new();
+                for (key, value) in entries {
+                    map.insert(
+                        Arc::from(key.as_str()),
+                        self.eval(context, body, slots, *value)?,
+                    );
+                }
+                Ok(Value::Map(Arc::new(map)))
+            }
+            Op::Record { fields, .. } => {
+                let mut values = Vec::with_capacity(fields.len());
+                for field in fields {
+                    values.push(match field {
+                        Some(node) => self.eval(context, body, slots, *node)?,
+                        None => Value::None,
+                    });
+                }
+                Ok(Value::Record(values.into()))
+            }
+            Op::Finding {
+                kind,
+                start,
+                end,
+                text,
+            } => {
+                let kind = self.eval(context, body, slots, *kind)?.as_string()?;
+                let start = self.eval(context, body, slots, *start)?.as_int()?;
+                let end = self.eval(context, body, slots, *end)?.as_int()?;
+                let text = match text {
+                    Some(node) => self.eval(context, body, slots, *node)?.as_string()?,
+                    None => Arc::from(""),
+                };
+                Ok(Value::Finding(Arc::new(FindingValue {
+                    kind,
+                    start,
+                    end,
+                    text,
+                })))
+            }
+            Op::Builtin { id, args } => {
+                let args = self.all(context, body, slots, args)?;
+                self.builtins.call(*id, &args)
+            }
+            Op::CallPolicy { policy, input } => {
+                let input = self.eval(context, body, slots, *input)?;
+                Ok(Value::Decision(Arc::new(
+                    self.policy(context, *policy, input),
+                )))
+            }
+        }
+    }
+
+    fn all(
+        &self,
+        context: &Context,
+        body: &Body,
+        slots: &mut Vec<Value>,
+        nodes: &[NodeId],
+    ) -> Result<Vec<Value>> {
+        nodes
+            .iter()
+            .map(|n| self.eval(context, body, slots, *n))
+            .collect()
+    }
+
+    fn decision_member(&self, d: &Decision, member: DecisionMember) -> Value {
+        match member {
+            DecisionMember::Allowed => Value::Bool(d.effect == Effect::Allow),
+            DecisionMember::Denied => Value::Bool(d.effect == Effect::Deny),
+            DecisionMember::Reasons => Value::List(
+                d.fired_rules(self.program)
+                    .into_iter()
+                    .map(|r| Value::string(&r.reason))
+                    .collect(),
+            ),
+            DecisionMember::RequiresApproval => Value::Bool(d.requires_approval(self.program)),
+            DecisionMember::Redactions => Value::List(
+                d.redactions
+                    .iter()
+                    .flat_map(|(_, findings)| {
+                        findings
+                            .iter()
+                            .cloned()
+                            .map(|f| Value::Finding(Arc::new(f)))
+                    })
+                    .collect(),
+            ),
+            DecisionMember::Alerted => Value::Bool(d.alerted(self.program)),
+            DecisionMember::Error => d.error.as_deref().map_or(Value::None, Value::string),
+            DecisionMember::Value => d.value.clone().unwrap_or(Value::None),
+        }
+    }
+
+    #[expect(clippy::too_many_arguments, reason = "the parts of a quantifier node")]
+    fn quant(
+        &self,
+        context: &Context,
+        body: &Body,
+        slots: &mut Vec<Value>,
+        (kind, over): (QuantKind, CollectionKind),
+        collection: Value,
+        (key, elem): (Option<pol_ir::ir::Slot>, pol_ir::ir::Slot),
+        quant_body: NodeId,
+    ) -> Result<Value> {
+        // Each step binds the slots and yields the element kept by `filter`.
+        let steps: Vec<(Option<Value>, Value, Value)> = match (&collection, over) {
+            (Value::Map(map), _) => map
+                .iter()
+                .map(|(k, v)| {
+                    let key_value = Value::String(k.clone());
+                    match key {
+                        Some(_) => (Some(key_value), v.clone(), v.clone()),
+                        None => (None, key_value, v.clone()),
+                    }
+                })
+                .collect(),
+            (Value::List(items) | Value::Set(items), _) => items
+                .iter()
+                .enumerate()
+                .map(|(i, v)| (key.map(|_| Value::Int(i as i64)), v.clone(), v.clone()))
+                .collect(),
+            (other, _) => return error(format!("cannot iterate {}", kind_name(other))),
+        };
+        let mut count = 0i64;
+        let mut kept_items = Vec::new();
+        let mut kept_entries = BTreeMap::new();
+        let mut mapped = Vec::new();
+        let keys: Vec<Arc<str>> = match &collection {
+            Value::Map(map) => map.keys().cloned().collect(),
+            _ => Vec::new(),
+        };
+        for (i, (key_value, elem_value, original)) in steps.into_iter().enumerate() {
+            if let (Some(slot), Some(value)) = (key, key_value) {
+                set_slot(slots, slot.0, value)?;
+            }
+            set_slot(slots, elem.0, elem_value.clone())?;
+            let result = self.eval(context, body, slots, quant_body)?;
+            match kind {
+                QuantKind::Any if result.as_bool()? => return Ok(Value::Bool(true)),
+                QuantKind::All if !result.as_bool()? => return Ok(Value::Bool(false)),
+                QuantKind::Count if result.as_bool()? => count += 1,
+                QuantKind::Filter if result.as_bool()? => match &collection {
+                    Value::Map(_) => {
+                        if let Some(k) = keys.get(i) {
+                            kept_entries.insert(k.clone(), original);
+                        }
+                    }
+                    _ => kept_items.push(elem_value),
+                },
+                QuantKind::Map => mapped.push(result),
+                _ => {}
+            }
+        }
+        Ok(match kind {
+            QuantKind::Any => Value::Bool(false),
+            QuantKind::All => Value::Bool(true),
+            QuantKind::Count => Value::Int(count),
+            QuantKind::Map => Value::List(mapped.into()),
+            QuantKind::Filter => match collection {
+                Value::Map(_) => Value::Map(Arc::new(kept_entries)),
+                Value::Set(_) => Value::Set(kept_items.into()),
+                _ => Value::List(kept_items.into()),
+            },
+        })
+    }
+
+    fn binary(
+        &self,
+        context: &Context,
+        body: &Body,
+        slots: &mut Vec<Value>,
+        op: BinaryOp,
+        lhs: NodeId,
+        rhs: NodeId,
+    ) -> Result<Value> {
+        // `and` and `or` evaluate their right side only when needed.
+        match op {
+            BinaryOp::And => {
+                return if self.eval(context, body, slots, lhs)?.as_bool()? {
+                    Ok(Value::Bool(
+                        self.eval(context, body, slots, rhs)?.as_bool()?,
+                    ))
+                } else {
+                    Ok(Value::Bool(false))
+                };
+            }
+            BinaryOp::Or => {
+                return if self.eval(context, body, slots, lhs)?.as_bool()? {
+                    Ok(Value::Bool(true))
+                } else {
+                    Ok(Value::Bool(
+                        self.eval(context, body, slots, rhs)?.as_bool()?,
+                    ))
+                };
+            }
+            _ => {}
+        }
+        let l = self.eval(context, body, slots, lhs)?;
+        let r = self.eval(context, body, slots, rhs)?;
+        let overflow = |what: &str| EvalError(format!("{what} overflow"));
+        use Value::{Duration, Float, Int, Timestamp};
+        Ok(match (op, l, r) {
+            (BinaryOp::Eq, l, r) => Value::Bool(l == r),
+            (BinaryOp::Ne, l, r) => Value::Bool(l != r),
+            (BinaryOp::Lt(kind), l, r) => {
+                Value::Bool(compare(kind, &l, &r)? == Some(Ordering::Less))
+            }
+            (BinaryOp::Le(kind), l, r) => Value::Bool(matches!(
+                compare(kind, &l, &r)?,
+                Some(Ordering::Less | Ordering::Equal)
+            )),
+            (BinaryOp::Gt(kind), l, r) => {
+                Value::Bool(compare(kind, &l, &r)? == Some(Ordering::Greater))
+            }
+            (BinaryOp::Ge(kind), l, r) => Value::Bool(matches!(
+                compare(kind, &l, &r)?,
+                Some(Ordering::Greater | Ordering::Equal)
+            )),
+            (BinaryOp::InCollection, l, r) => {
+                Value::Bool(r.elements().is_some_and(|items| items.contains(&l)))
+            }
+            (BinaryOp::InMapKeys, Value::String(k), Value::Map(m)) => {
+                Value::Bool(m.contains_key(&k))
+            }
+            (BinaryOp::InString, Value::String(needle), Value::String(hay)) => {
+                Value::Bool(hay.contains(&*needle))
+            }
+            (BinaryOp::InMapKeys | BinaryOp::InString, Value::None, _) => Value::Bool(false),
+            (BinaryOp::AddInt, Int(a), Int(b)) => {
+                Int(a.checked_add(b).ok_or_else(|| overflow("integer"))?)
+            }
+            (BinaryOp::SubInt, Int(a), Int(b)) => {
+                Int(a.checked_sub(b).ok_or_else(|| overflow("integer"))?)
+            }
+            (BinaryOp::MulInt, Int(a), Int(b)) => {
+                Int(a.checked_mul(b).ok_or_else(|| overflow("integer"))?)
+            }
+            (BinaryOp::DivInt | BinaryOp::RemInt, Int(_), Int(0)) => {
+                return error("division by zero");
+            }
+            (BinaryOp::DivInt, Int(a), Int(b)) => {
+                Int(a.checked_div(b).ok_or_else(|| overflow("integer"))?)
+            }
+            (BinaryOp::RemInt, Int(a), Int(b)) => {
+                Int(a.checked_rem(b).ok_or_else(|| overflow("integer"))?)
+            }
+            (BinaryOp::AddFloat, Float(a), Float(b)) => Float(a + b),
+            (BinaryOp::SubFloat, Float(a), Float(b)) => Float(a - b),
+            (BinaryOp::MulFloat, Float(a), Float(b)) => Float(a * b),
+            (BinaryOp::DivFloat, Float(a), Float(b)) => Float(a / b),
+            (BinaryOp::Concat, Value::String(a), Value::String(b)) => {
+                Value::String(Arc::from(format!("{a}{b}")))
+            }
+            (BinaryOp::ConcatLists, Value::List(a), Value::List(b)) => {
+                Value::List(a.iter().chain(b.iter()).cloned().collect())
+            }
+            (BinaryOp::AddTimestampDuration, Timestamp(t), Duration(d)) => {
+                Timestamp(t.checked_add(d).ok_or_else(|| overflow("timestamp"))?)
+            }
+            (BinaryOp::SubTimestampDuration, Timestamp(t), Duration(d)) => {
+                Timestamp(t.checked_sub(d).ok_or_else(|| overflow("timestamp"))?)
+            }
+            (BinaryOp::SubTimestamps, Timestamp(a), Timestamp(b)) => {
+                Duration(a.checked_sub(b).ok_or_else(|| overflow("duration"))?)
+            }
+            (BinaryOp::AddDurations, Duration(a), Duration(b)) => {
+                Duration(a.checked_add(b).ok_or_else(|| overflow("duration"))?)
+            }
+            (BinaryOp::SubDurations, Duration(a), Duration(b)) => {
+                Duration(a.checked_sub(b).ok_or_else(|| overflow("duration"))?)
+            }
+            (BinaryOp::MulDurationInt, Duration(a), Int(b)) => {
+                Duration(a.checked_mul(b).ok_or_else(|| overflow("duration"))?)
+            }
+            (BinaryOp::DivDurationInt, Duration(_), Int(0)) => return error("division by zero"),
+            (BinaryOp::DivDurationInt, Duration(a), Int(b)) => {
+                Duration(a.checked_div(b).ok_or_else(|| overflow("duration"))?)
+            }
+            (op, l, r) => {
+                return error(format!(
+                    "`{op:?}` of {} and {}",
+                    kind_name(&l),
+                    kind_name(&r)
+                ));
+            }
+        })
+    }
+}
+
+/// Compares two values of one ordered kind; `None` when unordered (NaN).
+fn compare(kind: Ordered, l: &Value, r: &Value) -> Result<Option<Ordering>> {
+    Ok(match (kind, l, r) {
+        (Ordered::Int, Value::Int(a), Value::Int(b))
+        | (Ordered::Duration, Value::Duration(a), Value::Duration(b))
+        | (Ordered::Timestamp, Value::Timestamp(a), Value::Timestamp(b)) => Some(a.cmp(b)),
+        (Ordered::Float, Value::Float(a), Value::Float(b)) => a.partial_cmp(b),
+        (Ordered::String, Value::String(a), Value::String(b)) => Some(a.cmp(b)),
+        (Ordered::Enum, Value::Variant(a), Value::Variant(b)) => Some(a.cmp(b)),
+        _ => {
+            return error(format!(
+                "cannot order {} and {}",
+                kind_name(l),
+                kind_name(r)
+            ));
+        }
+    })
+}
+
+fn constant(c: &Const) -> Value {
+    match c {
+        Const::Bool(b) => Value::Bool(*b),
+        Const::Int(n) => Value::Int(*n),
+        Const::Float(bits) => Value::Float(f64::from_bits(*bits)),
+        Const::String(s) => Value::string(s),
+        Const::Duration(n) => Value::Duration(*n),
+        Const::Timestamp(n) => Value::Timestamp(*n),
+        Const::Variant(i) => Value::Variant(*i),
+        Const::None => Value::None,
+    }
+}
+
+fn set_slot(slots: &mut [Value], slot: u32, value: Value) -> Result<()> {
+    match slots.get_mut(slot as usize) {
+        Some(s) => {
+            *s = value;
+            Ok(())
+        }
+        None => error(format!("no slot {slot}")),
+    }
+}
+
+fn findings_of(value: &Value) -> Result<Vec<FindingValue>> {
+    let items = value
+        .elements()
+        .ok_or_else(|| EvalError("redact needs a list of findings".into()))?;
+    items
+        .iter()
+        .map(|item| match item {
+            Value::Finding(f) => Ok((**f).clone()),
+            other => error(format!("redact needs findings, found {}", kind_name(other))),
+        })
+        .collect()
+}
+
+/// A short name of a value's kind, for error messages.
+pub(crate) fn kind_name(value: &Value) -> &'static str {
+    match value {
+        Value::None => "none",
+        Value::Bool(_) => "a bool",
+        Value::Int(_) => "an int",
+        Value::Float(_) => "a float",
+        Value::String(_) => "a string",
+        Value::Duration(_) => "a duration",
+        Value::Timestamp(_) => "a timestamp",
+        Value::Variant(_) => "an enum variant",
+        Value::List(_) => "a list",
+        Value::Set(_) => "a set",
+        Value::Map(_) => "a map",
+        Value::Record(_) => "a record",
+        Value::Finding(_) => "a finding",
+        Value::Decision(_) => "a decision",
+    }
+}
+
+impl Value {
+    /// The bool inside, or an evaluation error.
+    pub fn as_bool(&self) -> Result<bool> {
+        match self {
+            Value::Bool(b) => Ok(*b),
+            other => error(format!("expected a bool, found {}", kind_name(other))),
+        }
+    }
+
+    /// The int inside, or an evaluation error.
+    pub fn as_int(&self) -> Result<i64> {
+        match self {
+            Value::Int(n) => Ok(*n),
+            other => error(format!("expected an int, found {}", kind_name(other))),
+        }
+    }
+
+    /// The string inside, or an evaluation error.
+    pub fn as_string(&self) -> Result<Arc<str>> {
+        match self {
+            Value::String(s) => Ok(s.clone()),
+            other => error(format!("expected a string, found {}", kind_name(other))),
+        }
+    }
+}
