@@ -146,11 +146,14 @@ fn call(id: Builtin, args: &[Value]) -> Result<Value> {
                 .map(Value::string)
                 .collect(),
         ),
-        B::StrReplace => Value::string(&builtins::text::replace(
+        B::StrReplace => match builtins::text::replace(
             string(id, arg(0))?,
             string(id, arg(1))?,
             string(id, arg(2))?,
-        )),
+        ) {
+            Some(s) => Value::string(&s),
+            None => return fail(id, "the result would be larger than the string limit"),
+        },
         B::CollLen => count(elements(id, arg(0))?.len()),
         B::CollIsEmpty => Value::Bool(elements(id, arg(0))?.is_empty()),
         B::CollContains => {
@@ -220,10 +223,10 @@ fn call(id: Builtin, args: &[Value]) -> Result<Value> {
         }
         B::TextEntropy => Value::Float(builtins::text::entropy(string(id, arg(0))?)),
         B::TextNormalize => Value::string(&builtins::text::normalize(string(id, arg(0))?)),
-        B::TextJoin => Value::string(&builtins::text::join(
-            strings(id, arg(0))?,
-            string(id, arg(1))?,
-        )),
+        B::TextJoin => match builtins::text::join(strings(id, arg(0))?, string(id, arg(1))?) {
+            Some(s) => Value::string(&s),
+            None => return fail(id, "the result would be larger than the string limit"),
+        },
         B::TextRedact => {
             let text = string(id, arg(0))?;
             let mut spans = Vec::new();

@@ -119,3 +119,27 @@ pub(crate) fn is_sorted(f: &[Finding]) -> bool {
 
 #[cfg(test)]
 mod property_tests;
+
+#[cfg(test)]
+mod docs_tests {
+    /// `docs/stdlib.md` maps every builtin of the pol-ir table to its Rust
+    /// function, so the interpreter can be wired from it.
+    #[test]
+    fn stdlib_doc_maps_every_builtin() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/stdlib.md");
+        let doc = std::fs::read_to_string(path).expect("docs/stdlib.md exists");
+        for sig in pol_ir::builtins::BUILTINS {
+            let row = format!("| `{:?}` |", sig.id);
+            assert!(
+                doc.contains(&row),
+                "docs/stdlib.md: no mapping row for {:?}",
+                sig.id
+            );
+            assert!(
+                doc.contains(&format!("{}(", sig.name)),
+                "docs/stdlib.md: `{}` is not described",
+                sig.name
+            );
+        }
+    }
+}

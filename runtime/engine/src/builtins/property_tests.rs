@@ -81,6 +81,24 @@ const FRAGMENTS: &[&str] = &[
     "ghp_",
     "github_pat_",
     "xoxb-",
+    // Whole positives, so that every kind fires and gets cut and glued.
+    "123-45-6789",
+    "DE89 3704 0044 0532 0130 00",
+    "GB82WEST12345698765432",
+    "4111 1111 1111 1111",
+    "378282246310005",
+    "+1 415-555-0100",
+    "(212) 555-0123",
+    "bob@example.com",
+    "AKIAIOSFODNN7EXAMPLE",
+    "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOjF9.c2ln",
+    "ghp_1234567890abcdefghijklmnopqrstuvwxyz",
+    "xoxb-123456789012-abc",
+    "-----BEGIN EC PRIVATE KEY-----",
+    "xox",
+    "gh",
+    "1234567890",
+    "abcdefghijklmnopqrstuvwxyz",
     "-----BEGIN ",
     "PRIVATE KEY-----",
     "-----END ",
@@ -160,9 +178,10 @@ fn scanners_on_random_text() {
     let phrases =
         phrase::PhraseSet::new(["ignore previous instructions", "İ", "σ", "e-e", "example"]);
     let regex = pattern::Pattern::new(r"\d+|[^\x00-\x7f]+|e.").expect("valid");
+    let mut hits = std::collections::BTreeMap::<&str, usize>::new();
     for _ in 0..4000 {
         let t = random_text(&mut rng);
-        let scanners: [(&str, Vec<Finding>); 14] = [
+        let scanners: [(&str, Vec<Finding>); 17] = [
             ("pii.scan", pii::scan(&t)),
             ("pii.emails", pii::emails(&t)),
             ("pii.phones", pii::phones(&t)),
@@ -174,6 +193,9 @@ fn scanners_on_random_text() {
             ("secrets.aws", secrets::aws_access_keys(&t)),
             ("secrets.jwt", secrets::jwts(&t)),
             ("secrets.bearer", secrets::bearer_tokens(&t)),
+            ("secrets.private_keys", secrets::private_keys(&t)),
+            ("secrets.github", secrets::github_tokens(&t)),
+            ("secrets.slack", secrets::slack_tokens(&t)),
             (
                 "secrets.high_entropy",
                 secrets::high_entropy(&t, rng.below(8) as i64 - 2, 1.5),
@@ -183,12 +205,14 @@ fn scanners_on_random_text() {
         ];
         for (name, found) in &scanners {
             check(name, &t, found);
+            *hits.entry(name).or_default() += found.len();
+            for f in found {
+                *hits.entry(f.kind).or_default() += 1;
+            }
         }
-        for (name, found) in &scanners[..2] {
+        for (name, found) in &scanners {
             check_disjoint(name, &t, found);
         }
-        check_disjoint("secrets.scan", &t, &scanners[7].1);
-        check_disjoint("phrase.find_all", &t, &scanners[12].1);
 
         // Everything else: must not panic, and keep its invariants.
         let all = &scanners[0].1;
@@ -226,6 +250,30 @@ fn scanners_on_random_text() {
         let _ = time::parse_duration(&t);
         let _ = super::glob::matches(&t, &t);
         let _ = pattern::matches(&t, &t);
+    }
+    // The generator must exercise every kind, not just survive.
+    for kind in [
+        "email",
+        "phone",
+        "ssn",
+        "iban",
+        "card",
+        "ipv4",
+        "ipv6",
+        "aws_access_key",
+        "private_key",
+        "jwt",
+        "bearer_token",
+        "github_token",
+        "slack_token",
+        "high_entropy",
+        "phrase",
+        "match",
+    ] {
+        assert!(
+            hits.get(kind).copied().unwrap_or(0) >= 20,
+            "too few `{kind}` findings: {hits:?}"
+        );
     }
 }
 

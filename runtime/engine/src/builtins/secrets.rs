@@ -250,8 +250,10 @@ pub fn github_tokens(text: &str) -> Vec<Finding> {
 pub fn slack_tokens(text: &str) -> Vec<Finding> {
     let b = text.as_bytes();
     let mut out = Vec::new();
+    let mut floor = 0;
     for (i, _) in text.match_indices("xox") {
-        if glued_before(b, i)
+        if i < floor
+            || glued_before(b, i)
             || !matches!(b.get(i + 3), Some(b'b' | b'p' | b'a' | b'r' | b's'))
             || b.get(i + 4) != Some(&b'-')
         {
@@ -265,6 +267,7 @@ pub fn slack_tokens(text: &str) -> Vec<Finding> {
         let token = &b[body..end];
         if token.len() >= 10 && token.iter().any(u8::is_ascii_digit) {
             out.push(Finding::new("slack_token", i, end));
+            floor = end;
         }
     }
     out
@@ -280,8 +283,8 @@ fn is_entropy_token_byte(c: u8) -> bool {
 /// ([`super::text::entropy`]) is at least `threshold` bits per byte, kind
 /// `high_entropy`. A `min_length` below 1 counts as 1; a NaN threshold
 /// matches nothing. Note that a token of `n` bytes has at most `log2(n)`
-/// bits per byte: 16 bytes reach at most 4.0, so thresholds around 4.5 need
-/// tokens of 24 bytes or more. Typical settings: `min_length` 20-24,
+/// bits per byte: 16 bytes reach at most 4.0, so a threshold of 4.5 needs
+/// tokens of 23 bytes or more. Typical settings: `min_length` 20-24,
 /// `threshold` 4.0-4.5 (random base64 of 32 bytes scores about 4.6-5.0,
 /// English words and identifiers 2.5-3.5).
 pub fn high_entropy(text: &str, min_length: i64, threshold: f64) -> Vec<Finding> {
@@ -350,6 +353,7 @@ mod tests {
             "EC PRIVATE KEY",
             "OPENSSH PRIVATE KEY",
             "ENCRYPTED PRIVATE KEY",
+            "DSA PRIVATE KEY",
             "PGP PRIVATE KEY BLOCK",
         ] {
             let k = format!("-----BEGIN {label}-----\\nAAAA\\n-----END {label}-----");

@@ -79,15 +79,15 @@ pub fn split<'a>(s: &'a str, separator: &str) -> Vec<&'a str> {
 }
 
 /// The longest string [`replace`] and [`join`] build: 16 MiB. Their
-/// results grow with the product of two inputs (`big.replace(" ", big)`), so
-/// a longer result is refused (`None`, an evaluation error) instead of
+/// results grow with the product of two inputs (`big.replace(" ", big)`),
+/// so a longer result is refused (`None`, an evaluation error) instead of
 /// exhausting memory.
 pub const MAX_RESULT_BYTES: usize = 16 << 20;
 
 /// `s.replace(from, to)`: every non-overlapping occurrence of `from`, left
 /// to right, replaced by `to`. An empty `from` leaves the string unchanged
 /// (rather than inserting `to` between every character). `None` when the
-/// result would be longer than [`MAX_RESULT_BYTES`].
+/// result would be longer than [`MAX_RESULT_BYTES`] (and than `s`).
 pub fn replace(s: &str, from: &str, to: &str) -> Option<String> {
     if from.is_empty() {
         return Some(s.to_string());
@@ -176,7 +176,7 @@ pub fn join<S: AsRef<str>>(parts: impl IntoIterator<Item = S>, separator: &str) 
     for (i, p) in parts.into_iter().enumerate() {
         let p = p.as_ref();
         let sep = if i > 0 { separator } else { "" };
-        if out.len() + sep.len() + p.len() > MAX_RESULT_BYTES {
+        if out.len().saturating_add(sep.len()).saturating_add(p.len()) > MAX_RESULT_BYTES {
             return None;
         }
         out.push_str(sep);
@@ -330,6 +330,8 @@ mod tests {
         let big = " ".repeat(256 * 1024);
         assert_eq!(replace(&big, " ", &big), None);
         assert_eq!(replace(&big, " ", "ab").map(|s| s.len()), Some(512 * 1024));
+        // Shrinking is always fine.
+        assert!(replace(&big, " ", "").is_some_and(|s| s.is_empty()));
     }
 
     #[test]
