@@ -4,6 +4,7 @@
 //! The binary's `main` only calls [`run`]. Files are read here, at the
 //! edge; the front end (`pol-sema`) sees text.
 
+mod eval;
 pub mod render;
 
 use std::ffi::OsString;
@@ -13,11 +14,11 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 
 /// Exit code: everything checked clean (warnings allowed).
-const EXIT_OK: u8 = 0;
+pub(crate) const EXIT_OK: u8 = 0;
 /// Exit code: the policies have errors.
 const EXIT_ERRORS: u8 = 1;
 /// Exit code: the command line or the file system is wrong.
-const EXIT_USAGE: u8 = 2;
+pub(crate) const EXIT_USAGE: u8 = 2;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -35,6 +36,8 @@ struct Cli {
 enum Command {
     /// Parse, resolve and type-check `.pol` files; print every diagnostic.
     Check(CheckArgs),
+    /// Evaluate a policy on an input and print the decision.
+    Eval(eval::EvalArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -60,7 +63,7 @@ pub enum Format {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum ColorChoice {
+pub(crate) enum ColorChoice {
     Auto,
     Always,
     Never,
@@ -82,6 +85,19 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     };
     match cli.command {
         Command::Check(args) => check(&args),
+        Command::Eval(args) => eval::eval(&args),
+    }
+}
+
+/// Whether to color human output.
+fn use_color(choice: ColorChoice) -> bool {
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            std::io::IsTerminal::is_terminal(&std::io::stdout())
+                && std::env::var_os("NO_COLOR").is_none()
+        }
     }
 }
 
@@ -95,14 +111,7 @@ fn check(args: &CheckArgs) -> ExitCode {
     };
     let mut workspace = pol_sema::Workspace::new();
     workspace.set_files(files);
-    let color = match args.color {
-        ColorChoice::Always => true,
-        ColorChoice::Never => false,
-        ColorChoice::Auto => {
-            std::io::IsTerminal::is_terminal(&std::io::stdout())
-                && std::env::var_os("NO_COLOR").is_none()
-        }
-    };
+    let color = use_color(args.color);
     let report = render::Report::new(&workspace);
     let output = match args.format {
         Format::Human => report.human(color),
@@ -118,7 +127,7 @@ fn check(args: &CheckArgs) -> ExitCode {
 
 /// Reads every `.pol` file under the given paths, in a stable order.
 /// Paths are shown as given (a directory's files relative to it, joined).
-fn collect_sources(paths: &[PathBuf]) -> Result<Vec<(String, String)>, String> {
+pub(crate) fn collect_sources(paths: &[PathBuf]) -> Result<Vec<(String, String)>, String> {
     let mut found = Vec::new();
     for path in paths {
         let metadata = std::fs::metadata(path)

@@ -73,3 +73,97 @@ fn usage_errors_exit_two() {
     let (code, _, stderr) = polc(&["check", "fixtures/clean/../../fixtures/clean/none.txt"]);
     assert_eq!(code, 2, "{stderr}");
 }
+
+fn eval(input: &str, extra: &[&str]) -> (i32, String, String) {
+    let mut args = vec![
+        "eval",
+        "fixtures/eval",
+        "--entry",
+        "llm.tools.tool_call",
+        "--input",
+        input,
+        "--now",
+        "2026-01-01T00:00:00Z",
+    ];
+    args.extend_from_slice(extra);
+    polc(&args)
+}
+
+#[test]
+fn eval_prints_the_decision_with_fired_rules_and_locations() {
+    let (code, stdout, _) = eval("fixtures/eval/allowed.json", &[]);
+    assert_eq!(code, 0);
+    let (code, denied, _) = eval("fixtures/eval/traversal.json", &[]);
+    assert_eq!(code, 0, "a deny is a decision, not a failure");
+    insta::assert_snapshot!(format!("{stdout}---\n{denied}"));
+}
+
+#[test]
+fn eval_json_is_the_documented_decision_shape() {
+    let (code, stdout, _) = eval("fixtures/eval/traversal.json", &["--format", "json"]);
+    assert_eq!(code, 0);
+    let json: serde_json::Value = serde_json::from_str(&stdout).expect("JSON");
+    assert_eq!(json["effect"], "deny");
+    assert_eq!(
+        json["rules"][1]["id"],
+        "llm.tools.tool_call.path-escapes-the-workspace"
+    );
+    assert_eq!(json["rules"][1]["line"], 17);
+    insta::assert_snapshot!(stdout);
+}
+
+#[test]
+fn eval_denies_a_malformed_input_with_the_reason() {
+    let (code, stdout, _) = eval("fixtures/eval/malformed.json", &[]);
+    assert_eq!(code, 0);
+    assert_eq!(
+        stdout,
+        "deny  llm.tools.tool_call\nerror: input $.principal.role: \"analist\" is not one of \"guest\", \"analyst\", \"engineer\", \"admin\"\n"
+    );
+}
+
+#[test]
+fn eval_takes_params_from_the_host() {
+    // The host narrows `fs.read` to admins: the analyst's read is refused.
+    let (code, stdout, _) = eval(
+        "fixtures/eval/allowed.json",
+        &["--params", "fixtures/eval/params.json"],
+    );
+    assert_eq!(code, 0);
+    assert!(
+        stdout.starts_with(
+            "deny  llm.tools.tool_call\nno rule fired\ndefault: \"tool not permitted\""
+        ),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn eval_usage_errors_exit_two() {
+    let (code, _, stderr) = polc(&[
+        "eval",
+        "fixtures/eval",
+        "--entry",
+        "llm.tools.nope",
+        "--input",
+        "fixtures/eval/allowed.json",
+    ]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("no policy `llm.tools.nope`"), "{stderr}");
+    let (code, _, stderr) = eval("fixtures/eval/missing.json", &[]);
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("cannot read `fixtures/eval/missing.json`"),
+        "{stderr}"
+    );
+    let (code, _, stderr) = polc(&[
+        "eval",
+        "fixtures/errors",
+        "--entry",
+        "demo.errors.limit",
+        "--input",
+        "-",
+    ]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("the policies have errors"), "{stderr}");
+}
