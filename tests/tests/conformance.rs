@@ -27,17 +27,26 @@ fn conformance() {
         for entry in std::fs::read_dir(&suite).expect("suite").flatten() {
             let path = entry.path();
             if path.extension().is_some_and(|e| e == "pol") {
-                let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("policy.pol").to_string();
+                let name = path
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .unwrap_or("policy.pol")
+                    .to_string();
                 files.push((name, std::fs::read_to_string(&path).expect("read policy")));
             }
         }
         let workspace = pol_tests::check(&files);
-        let problems: Vec<_> = workspace.diagnostics().into_iter().filter(|(_, d)| !d.is_empty()).collect();
+        let problems: Vec<_> = workspace
+            .diagnostics()
+            .into_iter()
+            .filter(|(_, d)| !d.is_empty())
+            .collect();
         assert!(problems.is_empty(), "{}: {problems:#?}", suite.display());
         let program = pol_sema::lower::lower(&workspace.checked()).expect("lowers");
         let interpreter = Interpreter::new(&program, &StdBuiltins).expect("params");
         let text = std::fs::read_to_string(suite.join("cases.json")).expect("cases.json");
-        let list: Vec<Json> = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", suite.display()));
+        let list: Vec<Json> =
+            serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", suite.display()));
         let mut entry = String::new();
         for case in list {
             cases += 1;
@@ -49,12 +58,19 @@ fn conformance() {
                 failures.push(format!("{} / {name}: no entry `{entry}`", suite.display()));
                 continue;
             };
-            let now = case["now"].as_str().map_or(0, |t| pol_ir::time::parse_timestamp(t).expect("now"));
+            let now = case["now"]
+                .as_str()
+                .map_or(0, |t| pol_ir::time::parse_timestamp(t).expect("now"));
             let input = match case["input_text"].as_str() {
                 Some(text) => text.as_bytes().to_vec(),
                 None => serde_json::to_vec(&case["input"]).expect("input"),
             };
-            let decision = match pol_runtime::decode_json(&program, &program.policies[policy].input, &input, &Limits::default()) {
+            let decision = match pol_runtime::decode_json(
+                &program,
+                &program.policies[policy].input,
+                &input,
+                &Limits::default(),
+            ) {
                 Ok(value) => interpreter.evaluate(policy as u32, value, now),
                 Err(e) => pol_runtime::Decision::error(policy as u32, e.to_string()),
             };
@@ -68,17 +84,29 @@ fn conformance() {
             }
         }
     }
-    assert!(failures.is_empty(), "{} of {cases} cases failed:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {cases} cases failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
     assert!(cases > 0, "no conformance cases found");
 }
 
 /// Compares the keys written in `expect` with the actual decision JSON.
 fn compare(expect: &Json, actual: &Json) -> Option<String> {
-    let Json::Object(expect) = expect else { return Some("`expect` is not an object".into()) };
+    let Json::Object(expect) = expect else {
+        return Some("`expect` is not an object".into());
+    };
     for (key, wanted) in expect {
         let got = match key.as_str() {
             "rules" => Json::Array(
-                actual["rules"].as_array().into_iter().flatten().map(|r| r["id"].clone()).collect(),
+                actual["rules"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|r| r["id"].clone())
+                    .collect(),
             ),
             "default" => actual["default"]["reason"].clone(),
             _ => actual[key].clone(),

@@ -86,10 +86,10 @@ pub(crate) fn eval(args: &EvalArgs) -> ExitCode {
         Ok(interpreter) => interpreter,
         Err(e) => return usage(format!("the program's params could not be computed: {e}")),
     };
-    if let Some(path) = &args.params {
-        if let Err(message) = apply_params(&program, &mut interpreter, path) {
-            return usage(message);
-        }
+    if let Some(path) = &args.params
+        && let Err(message) = apply_params(&program, &mut interpreter, path)
+    {
+        return usage(message);
     }
     let input = match read_input(&args.input) {
         Ok(bytes) => bytes,

@@ -1431,23 +1431,23 @@ impl Checker {
                             Ty::Error
                         }
                     };
-                    if let Some(wanted) = &wanted {
-                        if !self.assignable(&elem, wanted) {
-                            let diagnostic = Diagnostic::error(
-                                "pol::type::mismatch",
-                                format!(
-                                    "the policy returns `list<{}>` but keeps elements of type `{}`",
-                                    self.ty_name(wanted),
-                                    self.ty_name(&elem)
-                                ),
-                            )
-                            .with_label(
-                                cx.abs(collection.span),
-                                format!("elements are `{}`", self.ty_name(&elem)),
-                            )
-                            .with_help("the declared result must be a list of the kept elements");
-                            self.report(cx.file, diagnostic);
-                        }
+                    if let Some(wanted) = &wanted
+                        && !self.assignable(&elem, wanted)
+                    {
+                        let diagnostic = Diagnostic::error(
+                            "pol::type::mismatch",
+                            format!(
+                                "the policy returns `list<{}>` but keeps elements of type `{}`",
+                                self.ty_name(wanted),
+                                self.ty_name(&elem)
+                            ),
+                        )
+                        .with_label(
+                            cx.abs(collection.span),
+                            format!("elements are `{}`", self.ty_name(&elem)),
+                        )
+                        .with_help("the declared result must be a list of the kept elements");
+                        self.report(cx.file, diagnostic);
                     }
                     self.push_local(&mut cx, var, elem, false);
                     if let Some(limit) = limit {
@@ -2766,16 +2766,15 @@ impl Checker {
         }
         // A bare enum variant: from the expected type, or unique among the
         // enums this file can see.
-        if let Some(Ty::Enum(id)) = expected.map(Ty::unwrap_optional) {
-            if self.program.enums[id.0 as usize]
+        if let Some(Ty::Enum(id)) = expected.map(Ty::unwrap_optional)
+            && self.program.enums[id.0 as usize]
                 .variants
                 .iter()
                 .any(|(v, _)| *v == ident.name)
-            {
-                let id = *id;
-                self.refer_variant(cx.file, cx.abs(ident.span), id, &ident.name);
-                return Ty::Enum(id);
-            }
+        {
+            let id = *id;
+            self.refer_variant(cx.file, cx.abs(ident.span), id, &ident.name);
+            return Ty::Enum(id);
         }
         let visible = self.visible_packages(cx.file);
         let owners: Vec<EnumId> = (0..self.program.enums.len())
@@ -2940,10 +2939,8 @@ impl Checker {
     }
 
     fn field(&mut self, cx: &mut Cx, e: &Expr, base: &Expr, name: &Ident, optional: bool) -> Ty {
-        if !optional {
-            if let Some(res) = self.resolve_path(cx, e) {
-                return self.path_value(cx, e, res);
-            }
+        if !optional && let Some(res) = self.resolve_path(cx, e) {
+            return self.path_value(cx, e, res);
         }
         let Some((receiver, wrap)) = self.receiver(cx, base, optional, name) else {
             return Ty::Error;
@@ -3319,10 +3316,7 @@ impl Checker {
     }
 }
 
-/// Whether `op` compares (`==`, `<`, `in`, ...): the operators that do not
-/// chain.
-
-/// Whether `e` is an unparenthesized comparison.
+/// Whether `e` is an unparenthesized comparison (comparisons do not chain).
 fn is_comparison_expr(e: &Expr) -> bool {
     matches!(&e.kind, ExprKind::Binary { op, .. } if op.is_comparison())
 }

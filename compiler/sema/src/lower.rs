@@ -803,25 +803,25 @@ impl BodyBuilder<'_> {
             return Err(LowerError::Internal("call of a non-path".into()));
         };
         // A native module's function: `alias.function(...)`.
-        if let ExprKind::Name(alias) = &base.kind {
-            if let Some(Target::Import) = self.target(alias.span) {
-                let scope = &self.checked.program.files[self.file].scope;
-                if let Some((ImportTarget::Native(module), _)) = scope.imports.get(&alias.name) {
-                    let sig = builtins::module_functions(module)
-                        .find(|b| b.name == name.name)
-                        .ok_or_else(|| LowerError::Internal(format!("`{module}.{}`", name.name)))?;
-                    let mut nodes = Vec::with_capacity(args.len());
-                    for (arg, (_, pattern)) in args.iter().zip(sig.params) {
-                        nodes.push(self.argument(arg, pattern, None)?);
-                    }
-                    return Ok(self.push(
-                        ty,
-                        Op::Builtin {
-                            id: sig.id,
-                            args: nodes,
-                        },
-                    ));
+        if let ExprKind::Name(alias) = &base.kind
+            && let Some(Target::Import) = self.target(alias.span)
+        {
+            let scope = &self.checked.program.files[self.file].scope;
+            if let Some((ImportTarget::Native(module), _)) = scope.imports.get(&alias.name) {
+                let sig = builtins::module_functions(module)
+                    .find(|b| b.name == name.name)
+                    .ok_or_else(|| LowerError::Internal(format!("`{module}.{}`", name.name)))?;
+                let mut nodes = Vec::with_capacity(args.len());
+                for (arg, (_, pattern)) in args.iter().zip(sig.params) {
+                    nodes.push(self.argument(arg, pattern, None)?);
                 }
+                return Ok(self.push(
+                    ty,
+                    Op::Builtin {
+                        id: sig.id,
+                        args: nodes,
+                    },
+                ));
             }
         }
         // A method of the receiver's type.

@@ -346,11 +346,9 @@ pub fn check_nesting(text: &str, tokens: &[Token]) -> Option<Diagnostic> {
                 depth += 1;
                 frames.push(0);
             }
-            TokenKind::RParen | TokenKind::RBracket | TokenKind::RBrace => {
-                if frames.len() > 1 {
-                    let prefixes = frames.pop().unwrap_or(0);
-                    depth = depth.saturating_sub(prefixes + 1);
-                }
+            TokenKind::RParen | TokenKind::RBracket | TokenKind::RBrace if frames.len() > 1 => {
+                let prefixes = frames.pop().unwrap_or(0);
+                depth = depth.saturating_sub(prefixes + 1);
             }
             kind if kind == TokenKind::Comma || kind.starts_statement() => {
                 if let Some(prefixes) = frames.last_mut() {

@@ -133,11 +133,11 @@ fn syntax_error(
     // The furthest point any alternative reached says more than where the
     // outermost alternative gave up.
     let mut moved = false;
-    if let Some(attempts) = error.parse_attempts() {
-        if attempts.max_position > position {
-            position = attempts.max_position;
-            moved = true;
-        }
+    if let Some(attempts) = error.parse_attempts()
+        && attempts.max_position > position
+    {
+        position = attempts.max_position;
+        moved = true;
     }
     let position = map.original(position);
     let found = tokens
@@ -753,13 +753,13 @@ impl Builder<'_> {
             body_span.start as usize,
             body_span.start as usize + keyword_len,
         );
-        let mut parts = body.into_inner().peekable();
+        let parts = body.into_inner().peekable();
         let mut reason = None;
         let mut when = None;
         let mut limit = None;
         let mut exprs = Vec::new();
         let mut names = Vec::new();
-        while let Some(part) = parts.next() {
+        for part in parts {
             match part.as_rule() {
                 Rule::string | Rule::raw_string => reason = Some(self.str_lit(part)),
                 Rule::when_clause => when = part.into_inner().next().map(|e| self.expr(e)),
@@ -1122,21 +1122,20 @@ impl Builder<'_> {
                     return;
                 };
                 // Fold `-<literal>` so `-9223372036854775808` is representable.
-                if op == UnaryOp::Neg {
-                    if let ExprKind::Int(n) = operand.kind {
-                        if n >= 0 || n == i64::MIN {
-                            self.pending_min.retain(|s| *s != operand.span);
-                            let span = op_span.cover(operand.span);
-                            operands.push((
-                                Expr {
-                                    kind: ExprKind::Int(n.wrapping_neg()),
-                                    span,
-                                },
-                                depth,
-                            ));
-                            return;
-                        }
-                    }
+                if op == UnaryOp::Neg
+                    && let ExprKind::Int(n) = operand.kind
+                    && (n >= 0 || n == i64::MIN)
+                {
+                    self.pending_min.retain(|s| *s != operand.span);
+                    let span = op_span.cover(operand.span);
+                    operands.push((
+                        Expr {
+                            kind: ExprKind::Int(n.wrapping_neg()),
+                            span,
+                        },
+                        depth,
+                    ));
+                    return;
                 }
                 let span = op_span.cover(operand.span);
                 let node = Expr {
@@ -1154,22 +1153,20 @@ impl Builder<'_> {
                 let (Some((rhs, rd)), Some((lhs, ld))) = (operands.pop(), operands.pop()) else {
                     return;
                 };
-                if op.is_comparison() {
-                    if let ExprKind::Binary {
+                if op.is_comparison()
+                    && let ExprKind::Binary {
                         op: inner,
                         op_span: inner_span,
                         ..
                     } = &lhs.kind
-                    {
-                        if inner.is_comparison() {
-                            self.diagnostics.push(
+                    && inner.is_comparison()
+                {
+                    self.diagnostics.push(
                                 Diagnostic::error("pol::parse::chained_comparison", "comparison operators do not chain")
                                     .with_label(op_span, "second comparison")
                                     .with_label(*inner_span, "first comparison")
                                     .with_help("write each comparison separately and join them with `and`: `a < b and b < c`"),
                             );
-                        }
-                    }
                 }
                 let span = lhs.span.cover(rhs.span);
                 let node = Expr {
