@@ -309,3 +309,49 @@ fn the_stdlib_input_guard_runs_with_the_standard_builtins() {
     let d = decide(r#"{"text": "key AKIAABCDEFGHIJKLMNOP", "role": "user", "tenant": "t1"}"#);
     assert_eq!(reasons(&program, &d), vec!["secret in prompt"]);
 }
+
+#[test]
+fn the_engine_is_shared_by_threads_and_takes_host_params_and_serde_inputs() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<pol_runtime::Engine>();
+
+    let program = compile(TOOLS);
+    let mut engine = pol_runtime::Engine::new(program).expect("loads");
+    let entry = engine.entrypoint("t.call").expect("entry");
+    assert!(engine.entrypoint("t.nope").is_none());
+
+    #[derive(serde::Serialize)]
+    struct Call<'a> {
+        role: &'a str,
+        tool: &'a str,
+        risk: i64,
+    }
+    let analyst = Call {
+        role: "analyst",
+        tool: "fs.read",
+        risk: 1,
+    };
+    let decisions: Vec<Decision> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..8)
+            .map(|_| s.spawn(|| engine.evaluate(entry, &analyst, 0)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("no panic"))
+            .collect()
+    });
+    assert!(
+        decisions
+            .iter()
+            .all(|d| d.is_allowed() && *d == decisions[0])
+    );
+
+    // The host narrows the allowlist at load time: the same call is refused.
+    engine
+        .set_params_json(br#"{"t.tools": {"fs.read": ["admin"]}}"#)
+        .expect("params fit");
+    assert!(engine.evaluate(entry, &analyst, 0).is_denied());
+    let wrong = engine.set_params_json(br#"{"t.tools": {"fs.read": ["root"]}}"#);
+    assert!(wrong.is_err_and(|e| e.to_string().contains("\"root\" is not one of")));
+    assert!(engine.set_params_json(br#"{"t.nope": 1}"#).is_err());
+}

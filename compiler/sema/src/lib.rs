@@ -222,6 +222,34 @@ pub fn check_project(db: &dyn salsa::Database, project: Project) -> Arc<CheckedP
     Arc::new(check::check(files))
 }
 
+/// Compiles source files (path, text) into a program, or returns every
+/// error diagnostic by path. The embedded standard library is included.
+pub fn compile(
+    files: impl IntoIterator<Item = (String, String)>,
+) -> Result<pol_ir::ir::Program, Vec<(String, Diagnostic)>> {
+    let mut workspace = Workspace::new();
+    workspace.set_files(files);
+    let errors: Vec<(String, Diagnostic)> = workspace
+        .diagnostics()
+        .into_iter()
+        .flat_map(|(path, diagnostics)| {
+            diagnostics
+                .into_iter()
+                .filter(Diagnostic::is_error)
+                .map(move |d| (path.clone(), d))
+        })
+        .collect();
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    lower::lower(&workspace.checked()).map_err(|e| {
+        vec![(
+            String::new(),
+            Diagnostic::error("pol::lower::internal", e.to_string()),
+        )]
+    })
+}
+
 /// The front end's database: salsa storage plus a log of executed queries
 /// for tests that check incrementality.
 #[salsa::db]

@@ -62,6 +62,16 @@ impl Decision {
         }
     }
 
+    /// Whether the effect is allow.
+    pub fn is_allowed(&self) -> bool {
+        self.effect == Effect::Allow
+    }
+
+    /// Whether the effect is deny.
+    pub fn is_denied(&self) -> bool {
+        self.effect == Effect::Deny
+    }
+
     /// Whether rule `index` of the policy fired.
     pub fn has_fired(&self, index: usize) -> bool {
         self.fired

@@ -41,11 +41,18 @@ pub trait Builtins: Send + Sync {
 }
 
 /// Evaluates the policies of one program.
-#[derive(Debug)]
-pub struct Interpreter<'p, B: Builtins> {
+pub struct Interpreter<'p, B: Builtins + ?Sized> {
     program: &'p Program,
     builtins: &'p B,
-    params: Vec<Value>,
+    params: std::borrow::Cow<'p, [Value]>,
+}
+
+impl<B: Builtins + ?Sized> std::fmt::Debug for Interpreter<'_, B> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Interpreter")
+            .field("policies", &self.program.policies.len())
+            .finish_non_exhaustive()
+    }
 }
 
 /// What one evaluation shares: the request time and the lets computed so
@@ -55,26 +62,51 @@ struct Context {
     lets: RefCell<Vec<Option<Value>>>,
 }
 
-impl<'p, B: Builtins> Interpreter<'p, B> {
+/// Computes a program's params (load-time data) with these builtins. A
+/// param whose value fails to compute makes the program unusable.
+pub fn compute_params<B: Builtins + ?Sized>(program: &Program, builtins: &B) -> Result<Vec<Value>> {
+    let context = Context {
+        now: 0,
+        lets: RefCell::new(vec![None; program.lets.len()]),
+    };
+    let mut params: Vec<Value> = Vec::with_capacity(program.params.len());
+    for param in &program.params {
+        // Each param's value may read the params computed before it.
+        let value = Interpreter {
+            program,
+            builtins,
+            params: std::borrow::Cow::Borrowed(params.as_slice()),
+        }
+        .root(&context, &param.value)
+        .map_err(|e| EvalError(format!("param `{}`: {}", param.name, e.0)))?;
+        params.push(value);
+    }
+    Ok(params)
+}
+
+impl<'p, B: Builtins + ?Sized> Interpreter<'p, B> {
     /// Prepares a program: computes its params (load-time data). A param
     /// whose value fails to compute makes the program unusable.
     pub fn new(program: &'p Program, builtins: &'p B) -> Result<Interpreter<'p, B>> {
-        let mut interpreter = Interpreter {
+        let params = compute_params(program, builtins)?;
+        Ok(Interpreter {
             program,
             builtins,
-            params: Vec::with_capacity(program.params.len()),
-        };
-        let context = Context {
-            now: 0,
-            lets: RefCell::new(vec![None; program.lets.len()]),
-        };
-        for param in &program.params {
-            let value = interpreter
-                .root(&context, &param.value)
-                .map_err(|e| EvalError(format!("param `{}`: {}", param.name, e.0)))?;
-            interpreter.params.push(value);
+            params: std::borrow::Cow::Owned(params),
+        })
+    }
+
+    /// An interpreter over params computed before (see [`compute_params`]).
+    pub fn with_params(
+        program: &'p Program,
+        builtins: &'p B,
+        params: &'p [Value],
+    ) -> Interpreter<'p, B> {
+        Interpreter {
+            program,
+            builtins,
+            params: std::borrow::Cow::Borrowed(params),
         }
-        Ok(interpreter)
     }
 
     /// The program evaluated.
@@ -84,7 +116,7 @@ impl<'p, B: Builtins> Interpreter<'p, B> {
 
     /// Replaces a param's value (a host override, a test's `with`).
     pub fn set_param(&mut self, index: usize, value: Value) {
-        if let Some(slot) = self.params.get_mut(index) {
+        if let Some(slot) = self.params.to_mut().get_mut(index) {
             *slot = value;
         }
     }

@@ -3,14 +3,18 @@
 //! **Invariant:** this crate depends on no `compiler/*` crate: a production
 //! host links the runtime alone and loads compiled programs.
 //!
-//! Today it holds the builtin library every Pol program may call
-//! ([`builtins`]); the typed IR interpreter, the input decoder and the
-//! embedding API are being built on top of it.
+//! A host loads a compiled program into an [`Engine`], looks up an
+//! [`Entrypoint`] by name and evaluates inputs (JSON text or any
+//! `serde::Serialize` value) into [`Decision`]s. Underneath: the reference
+//! [`Interpreter`] over the typed IR, the schema-directed input decoder
+//! ([`decode`]), and the builtin library ([`builtins`], wired by
+//! [`StdBuiltins`]).
 
 pub mod builtins;
 pub mod decision;
 pub mod decode;
 pub mod dispatch;
+pub mod engine;
 pub mod interp;
 pub mod report;
 pub mod value;
@@ -18,5 +22,6 @@ pub mod value;
 pub use decision::{Decision, FiredRule};
 pub use decode::{DecodeError, Limits, decode_json};
 pub use dispatch::StdBuiltins;
-pub use interp::{Builtins, EvalError, Interpreter};
+pub use engine::{Engine, Entrypoint, LoadError};
+pub use interp::{Builtins, EvalError, Interpreter, compute_params};
 pub use value::{FindingValue, Value};

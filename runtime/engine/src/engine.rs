@@ -1,0 +1,195 @@
+//! The embedding API: load a program, look up entrypoints, evaluate inputs.
+
+use std::sync::Arc;
+
+use pol_ir::ir::{self, Program};
+
+use crate::decision::Decision;
+use crate::decode::{Limits, decode_json};
+use crate::dispatch::StdBuiltins;
+use crate::interp::{Builtins, Interpreter, compute_params};
+use crate::value::Value;
+
+/// Why a program could not be loaded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LoadError {
+    /// The program is malformed (see [`ir::verify`]).
+    Invalid(ir::VerifyError),
+    /// A param's value could not be computed, or a host override does not
+    /// fit the param's type.
+    Param(String),
+}
+
+impl std::fmt::Display for LoadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LoadError::Invalid(e) => write!(f, "invalid program: {e}"),
+            LoadError::Param(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for LoadError {}
+
+/// A policy that can be evaluated: a handle from [`Engine::entrypoint`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Entrypoint(u32);
+
+/// A loaded program, ready to evaluate from many threads at once.
+///
+/// The engine is `Send + Sync` and immutable once configured: evaluations
+/// share it without locks.
+///
+/// ```
+/// let program = pol_sema::compile([(
+///     "tools.pol".to_string(),
+///     r#"package demo
+/// schema Call { tool: string, risk: int }
+/// policy call(c: Call) -> Decision {
+///   default deny "tool not permitted"
+///   allow "read-only tool" when c.tool == "search"
+///   require_approval "risky" when c.risk >= 4
+/// }
+/// "#
+///     .to_string(),
+/// )])
+/// .expect("compiles");
+/// let engine = pol_runtime::Engine::new(program).expect("loads");
+/// let entry = engine.entrypoint("demo.call").expect("entrypoint");
+/// let decision = engine.evaluate_json(entry, br#"{"tool": "search", "risk": 5}"#, 0);
+/// assert!(decision.is_allowed());
+/// assert_eq!(engine.reasons(&decision), vec!["read-only tool", "risky"]);
+/// assert!(decision.requires_approval(engine.program()));
+/// ```
+pub struct Engine {
+    program: Arc<Program>,
+    builtins: Arc<dyn Builtins>,
+    params: Vec<Value>,
+    limits: Limits,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("policies", &self.program.policies.len())
+            .field("limits", &self.limits)
+            .finish()
+    }
+}
+
+impl Engine {
+    /// Verifies a program and computes its params, with the standard
+    /// builtins and default limits.
+    pub fn new(program: Program) -> Result<Engine, LoadError> {
+        Engine::with_builtins(program, Arc::new(StdBuiltins))
+    }
+
+    /// Like [`Engine::new`] with other builtins (tests substitute detectors).
+    pub fn with_builtins(
+        program: Program,
+        builtins: Arc<dyn Builtins>,
+    ) -> Result<Engine, LoadError> {
+        ir::verify(&program).map_err(LoadError::Invalid)?;
+        let params =
+            compute_params(&program, builtins.as_ref()).map_err(|e| LoadError::Param(e.0))?;
+        Ok(Engine {
+            program: Arc::new(program),
+            builtins,
+            params,
+            limits: Limits::default(),
+        })
+    }
+
+    /// Replaces param values from a JSON object of `package.param` to value,
+    /// each checked against the param's declared type.
+    pub fn set_params_json(&mut self, json: &[u8]) -> Result<(), LoadError> {
+        let object: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(json)
+            .map_err(|e| LoadError::Param(format!("params are not a JSON object: {e}")))?;
+        for (name, value) in object {
+            let Some(index) = self.program.params.iter().position(|p| p.name == name) else {
+                return Err(LoadError::Param(format!("no param `{name}`")));
+            };
+            let bytes = serde_json::to_vec(&value).map_err(|e| LoadError::Param(e.to_string()))?;
+            let decoded = decode_json(
+                &self.program,
+                &self.program.params[index].ty,
+                &bytes,
+                &self.limits,
+            )
+            .map_err(|e| LoadError::Param(format!("param `{name}`: {}", e.problem)))?;
+            self.params[index] = decoded;
+        }
+        Ok(())
+    }
+
+    /// Sets the bounds on inputs.
+    pub fn set_limits(&mut self, limits: Limits) {
+        self.limits = limits;
+    }
+
+    /// The program.
+    pub fn program(&self) -> &Program {
+        &self.program
+    }
+
+    /// The policy with this qualified name (`package.policy`).
+    pub fn entrypoint(&self, name: &str) -> Option<Entrypoint> {
+        self.program
+            .policies
+            .iter()
+            .position(|p| p.name == name)
+            .map(|i| Entrypoint(i as u32))
+    }
+
+    /// The qualified names of every policy.
+    pub fn entrypoints(&self) -> impl Iterator<Item = &str> {
+        self.program.policies.iter().map(|p| p.name.as_str())
+    }
+
+    /// Evaluates an entrypoint on JSON text at request time `now`
+    /// (nanoseconds since the epoch). A malformed input is a deny that says
+    /// why; this never fails.
+    pub fn evaluate_json(&self, entry: Entrypoint, json: &[u8], now: i64) -> Decision {
+        let Some(policy) = self.program.policies.get(entry.0 as usize) else {
+            return Decision::error(entry.0, "no such entrypoint".into());
+        };
+        match decode_json(&self.program, &policy.input, json, &self.limits) {
+            Ok(input) => self.evaluate_value(entry, input, now),
+            Err(e) => Decision::error(entry.0, e.to_string()),
+        }
+    }
+
+    /// Evaluates an entrypoint on any serializable input (it goes through
+    /// the same schema-directed decoder as JSON text).
+    pub fn evaluate<T: serde::Serialize + ?Sized>(
+        &self,
+        entry: Entrypoint,
+        input: &T,
+        now: i64,
+    ) -> Decision {
+        match serde_json::to_vec(input) {
+            Ok(json) => self.evaluate_json(entry, &json, now),
+            Err(e) => Decision::error(entry.0, format!("input could not be serialized: {e}")),
+        }
+    }
+
+    /// Evaluates an entrypoint on an already decoded input value.
+    pub fn evaluate_value(&self, entry: Entrypoint, input: Value, now: i64) -> Decision {
+        Interpreter::with_params(&self.program, self.builtins.as_ref(), &self.params)
+            .evaluate(entry.0, input, now)
+    }
+
+    /// The reasons of the rules that fired, in rule order.
+    pub fn reasons(&self, decision: &Decision) -> Vec<String> {
+        decision
+            .fired_rules(&self.program)
+            .into_iter()
+            .map(|r| r.reason)
+            .collect()
+    }
+
+    /// The decision as the documented JSON (see [`crate::report`]).
+    pub fn decision_json(&self, decision: &Decision) -> serde_json::Value {
+        crate::report::decision_json(&self.program, decision)
+    }
+}
