@@ -8,6 +8,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use pol_ir::Builtin;
 use pol_ir::builtins::{self, BuiltinSig, Receiver, TypePattern};
 use pol_syntax::ast::{
     self, BinaryOp, Expr, ExprKind, Ident, QuantKind, RuleKind, TypeExpr, TypeExprKind, UnaryOp,
@@ -3242,7 +3243,68 @@ impl Checker {
         args: &[Expr],
     ) -> Ty {
         self.builtin_like_args(cx, e, sig.name, sig.params, elem, args);
+        if matches!(
+            sig.id,
+            Builtin::StrMatches | Builtin::StrFindAll | Builtin::StrMatchesAny
+        ) {
+            self.check_constant_patterns(cx, args.first());
+        }
         pattern_ty(&sig.ret, elem)
+    }
+
+    /// Validates regexes written as literals where they are used, as the
+    /// runtime will compile them, pointing into the literal at the problem.
+    fn check_constant_patterns(&mut self, cx: &Cx, arg: Option<&Expr>) {
+        let literals: Vec<&Expr> = match arg.map(|a| &a.kind) {
+            Some(ExprKind::Str(_)) => arg.into_iter().collect(),
+            Some(ExprKind::List(items) | ExprKind::Set(items)) => items
+                .iter()
+                .filter(|i| matches!(i.kind, ExprKind::Str(_)))
+                .collect(),
+            _ => Vec::new(),
+        };
+        for literal in literals {
+            let ExprKind::Str(pattern) = &literal.kind else {
+                continue;
+            };
+            // A literal with a bad escape is reported already; its value is
+            // not what was meant.
+            let at = cx.abs(literal.span);
+            let broken = self.program.files[cx.file]
+                .syntax
+                .diagnostics
+                .iter()
+                .filter_map(Diagnostic::primary_span)
+                .any(|s| at.start <= s.start && s.end <= at.end);
+            if broken {
+                continue;
+            }
+            if let Some((range, problem)) = regex_problem(pattern) {
+                // Map the problem's range into the literal when the literal
+                // spells the pattern verbatim (no escapes).
+                let prefix = match literal.span.len() as usize
+                    - pattern.len().min(literal.span.len() as usize)
+                {
+                    2 => Some(1),
+                    3 => Some(2),
+                    5 => Some(3),
+                    _ => None,
+                };
+                let span = match (prefix, range) {
+                    (Some(prefix), Some(range)) => Span::new(
+                        literal.span.start as usize + prefix + range.start,
+                        literal.span.start as usize
+                            + prefix
+                            + range.end.max(range.start + 1).min(pattern.len()),
+                    ),
+                    _ => literal.span,
+                };
+                let diagnostic = Diagnostic::error("pol::type::invalid_regex", format!("invalid regex: {problem}"))
+                    .with_label(cx.abs(span), "here")
+                    .with_help("patterns use the `regex` crate's syntax: linear time, no look-around or backreferences; write them as raw strings `r\"...\"`");
+                self.report(cx.file, diagnostic);
+            }
+        }
     }
 
     /// Checks arguments against parameter patterns, reporting arity.
@@ -3417,6 +3479,35 @@ fn path_expr(path: &ast::Path) -> Expr {
         };
     }
     expr
+}
+
+/// Why `pattern` would not compile at run time, with the byte range of the
+/// problem in the pattern when the parser knows it.
+fn regex_problem(pattern: &str) -> Option<(Option<std::ops::Range<usize>>, String)> {
+    let parsed = regex_syntax::ast::parse::ParserBuilder::new()
+        .nest_limit(pol_ir::builtins::REGEX_NEST_LIMIT)
+        .build()
+        .parse(pattern);
+    if let Err(e) = parsed {
+        let span = e.span();
+        return Some((
+            Some(span.start.offset..span.end.offset),
+            e.kind().to_string(),
+        ));
+    }
+    match regex::RegexBuilder::new(pattern)
+        .size_limit(pol_ir::builtins::REGEX_SIZE_LIMIT)
+        .dfa_size_limit(pol_ir::builtins::REGEX_DFA_SIZE_LIMIT)
+        .nest_limit(pol_ir::builtins::REGEX_NEST_LIMIT)
+        .build()
+    {
+        Ok(_) => None,
+        Err(regex::Error::CompiledTooBig(limit)) => Some((
+            None,
+            format!("the compiled pattern exceeds {limit} bytes; use smaller bounded repetitions"),
+        )),
+        Err(e) => Some((None, e.to_string())),
+    }
 }
 
 /// The id slug of a reason: lowercase letters and digits, other runs

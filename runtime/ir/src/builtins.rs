@@ -191,6 +191,17 @@ builtins! {
     TimeParseDuration: R::Module("std.time"), "parse_duration"("text": T::String) -> T::Optional(&T::Duration), "A duration such as `1h30m`, or `none` when it does not parse.";
 }
 
+/// The largest compiled regex, in bytes: larger patterns (large bounded
+/// repetitions of Unicode classes) are errors, found by the checker for
+/// constant patterns and by the runtime for computed ones.
+pub const REGEX_SIZE_LIMIT: usize = 4 << 20;
+
+/// The largest lazy DFA cache of one regex, in bytes.
+pub const REGEX_DFA_SIZE_LIMIT: usize = 4 << 20;
+
+/// The deepest nesting of groups and repetitions in a regex.
+pub const REGEX_NEST_LIMIT: u32 = 64;
+
 /// The native modules under `std`.
 pub const NATIVE_MODULES: &[&str] = &[
     "std.text",

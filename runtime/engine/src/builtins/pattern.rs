@@ -20,11 +20,11 @@ use regex::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
 use super::Finding;
 
 /// Limit on one compiled regex, in bytes (see `RegexBuilder::size_limit`).
-pub const SIZE_LIMIT: usize = 4 << 20;
+pub const SIZE_LIMIT: usize = pol_ir::builtins::REGEX_SIZE_LIMIT;
 /// Limit on the lazy DFA cache of one regex, in bytes.
-pub const DFA_SIZE_LIMIT: usize = 4 << 20;
+pub const DFA_SIZE_LIMIT: usize = pol_ir::builtins::REGEX_DFA_SIZE_LIMIT;
 /// Limit on the nesting of groups and repetitions in a pattern.
-pub const NEST_LIMIT: u32 = 64;
+pub const NEST_LIMIT: u32 = pol_ir::builtins::REGEX_NEST_LIMIT;
 
 /// A pattern that does not compile.
 #[derive(Debug, Clone, PartialEq, Eq)]
