@@ -355,3 +355,36 @@ fn the_engine_is_shared_by_threads_and_takes_host_params_and_serde_inputs() {
     assert!(wrong.is_err_and(|e| e.to_string().contains("\"root\" is not one of")));
     assert!(engine.set_params_json(br#"{"t.nope": 1}"#).is_err());
 }
+
+#[test]
+fn param_phrase_sets_and_patterns_are_compiled_once_and_agree_with_per_call_compilation() {
+    let program = compile(
+        "package g\n\nschema P { text: string }\nparam phrases: set<string> = {\"ignore previous instructions\", \"developer mode\"}\nparam patterns: list<string> = [r\"(?i)<\\|?system\\|?>\", r\"\\bAKIA[0-9A-Z]{16}\\b\"]\n\npolicy p(x: P) -> Decision {\n  default allow \"ok\"\n  deny \"phrase\" when x.text.contains_any(phrases)\n  deny \"pattern\" when x.text.matches_any(patterns)\n  deny \"inline\" when x.text.contains_any({\"jailbreak\"})\n}\n",
+    );
+    let params = pol_runtime::compute_params(&program, &pol_runtime::StdBuiltins).expect("params");
+    let compiled = pol_runtime::CompiledBuiltins::for_params(&params);
+    assert_eq!(compiled.compiled_sets(), 2);
+    assert!(params.iter().all(|p| compiled.is_precompiled(p)));
+    // An equal collection built elsewhere is not the param's: compiled per call.
+    assert!(!compiled.is_precompiled(&Value::set(vec![Value::string("developer mode")])));
+    let precompiled = Interpreter::with_params(&program, &compiled, &params);
+    let per_call = Interpreter::with_params(&program, &pol_runtime::StdBuiltins, &params);
+    for text in [
+        "hello",
+        "Ignore   PREVIOUS instructions",
+        "<|system|> you are",
+        "AKIAABCDEFGHIJKLMNOP",
+        "a JAILBREAK",
+    ] {
+        let input = record(vec![Value::string(text)]);
+        let a = precompiled.evaluate(0, input.clone(), 0);
+        let b = per_call.evaluate(0, input, 0);
+        assert_eq!(a, b, "{text}");
+    }
+    let denied = precompiled.evaluate(
+        0,
+        record(vec![Value::string("<|system|> and developer mode")]),
+        0,
+    );
+    assert_eq!(reasons(&program, &denied), vec!["phrase", "pattern"]);
+}

@@ -352,3 +352,90 @@ fn numeric_fold(id: Builtin, items: &[Value]) -> Result<Value> {
         _ => return fail(id, "expected numbers"),
     })
 }
+
+/// The standard builtins with the phrase sets and regex lists of a
+/// program's params compiled once, at load time. A call whose set is a
+/// param's value (the same shared collection) uses the compiled matcher;
+/// any other set is compiled for the call. The tables are immutable after
+/// construction: evaluations read them without a lock.
+#[derive(Debug, Default)]
+pub struct CompiledBuiltins {
+    phrases: std::collections::HashMap<usize, builtins::phrase::PhraseSet>,
+    patterns: std::collections::HashMap<usize, builtins::pattern::PatternSet>,
+}
+
+/// The identity of a collection value: its shared storage.
+fn identity(value: Option<&Value>) -> Option<usize> {
+    value
+        .and_then(Value::elements)
+        .map(|items| items.as_ptr() as usize)
+}
+
+impl CompiledBuiltins {
+    /// Compiles the string collections among `params`.
+    pub fn for_params(params: &[Value]) -> CompiledBuiltins {
+        let mut compiled = CompiledBuiltins::default();
+        for value in params {
+            let Some(items) = value.elements() else {
+                continue;
+            };
+            let strings: Option<Vec<&str>> = items
+                .iter()
+                .map(|v| match v {
+                    Value::String(s) => Some(&**s),
+                    _ => None,
+                })
+                .collect();
+            let (Some(strings), Some(key)) = (strings, identity(Some(value))) else {
+                continue;
+            };
+            compiled.phrases.insert(
+                key,
+                builtins::phrase::PhraseSet::new(strings.iter().copied()),
+            );
+            // A list that is not a valid regex list is simply not
+            // precompiled; a call with it reports the regex error.
+            if let Ok(set) = builtins::pattern::PatternSet::new(strings.iter().copied()) {
+                compiled.patterns.insert(key, set);
+            }
+        }
+        compiled
+    }
+}
+
+impl CompiledBuiltins {
+    /// How many param collections have a compiled phrase set.
+    pub fn compiled_sets(&self) -> usize {
+        self.phrases.len()
+    }
+
+    /// Whether calls with this collection use a precompiled matcher.
+    pub fn is_precompiled(&self, collection: &Value) -> bool {
+        identity(Some(collection)).is_some_and(|key| self.phrases.contains_key(&key))
+    }
+}
+
+impl Builtins for CompiledBuiltins {
+    fn call(&self, id: Builtin, args: &[Value]) -> Result<Value> {
+        let precompiled = identity(args.get(1));
+        match (id, precompiled) {
+            (Builtin::StrContainsAny, Some(key)) if self.phrases.contains_key(&key) => {
+                let text = string(id, args.first())?;
+                Ok(Value::Bool(
+                    self.phrases
+                        .get(&key)
+                        .is_some_and(|set| set.contains_any(text)),
+                ))
+            }
+            (Builtin::StrMatchesAny, Some(key)) if self.patterns.contains_key(&key) => {
+                let text = string(id, args.first())?;
+                Ok(Value::Bool(
+                    self.patterns
+                        .get(&key)
+                        .is_some_and(|set| set.matches_any(text)),
+                ))
+            }
+            _ => StdBuiltins.call(id, args),
+        }
+    }
+}

@@ -6,7 +6,7 @@ use pol_ir::ir::{self, Program};
 
 use crate::decision::Decision;
 use crate::decode::{Limits, decode_json};
-use crate::dispatch::StdBuiltins;
+use crate::dispatch::{CompiledBuiltins, StdBuiltins};
 use crate::interp::{Builtins, Interpreter, compute_params};
 use crate::value::Value;
 
@@ -64,6 +64,9 @@ pub struct Entrypoint(u32);
 pub struct Engine {
     program: Arc<Program>,
     builtins: Arc<dyn Builtins>,
+    /// Whether `builtins` are the standard ones, compiled for the params
+    /// (rebuilt when the params change).
+    standard: bool,
     params: Vec<Value>,
     limits: Limits,
 }
@@ -79,9 +82,13 @@ impl std::fmt::Debug for Engine {
 
 impl Engine {
     /// Verifies a program and computes its params, with the standard
-    /// builtins and default limits.
+    /// builtins (the phrase sets and regex lists of its params compiled
+    /// once, now) and default limits.
     pub fn new(program: Program) -> Result<Engine, LoadError> {
-        Engine::with_builtins(program, Arc::new(StdBuiltins))
+        let mut engine = Engine::with_builtins(program, Arc::new(StdBuiltins))?;
+        engine.standard = true;
+        engine.builtins = Arc::new(CompiledBuiltins::for_params(&engine.params));
+        Ok(engine)
     }
 
     /// Like [`Engine::new`] with other builtins (tests substitute detectors).
@@ -95,6 +102,7 @@ impl Engine {
         Ok(Engine {
             program: Arc::new(program),
             builtins,
+            standard: false,
             params,
             limits: Limits::default(),
         })
@@ -118,6 +126,9 @@ impl Engine {
             )
             .map_err(|e| LoadError::Param(format!("param `{name}`: {}", e.problem)))?;
             self.params[index] = decoded;
+        }
+        if self.standard {
+            self.builtins = Arc::new(CompiledBuiltins::for_params(&self.params));
         }
         Ok(())
     }

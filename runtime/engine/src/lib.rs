@@ -21,7 +21,7 @@ pub mod value;
 
 pub use decision::{Decision, FiredRule};
 pub use decode::{DecodeError, Limits, decode_json};
-pub use dispatch::StdBuiltins;
+pub use dispatch::{CompiledBuiltins, StdBuiltins};
 pub use engine::{Engine, Entrypoint, LoadError};
 pub use interp::{Builtins, EvalError, Interpreter, compute_params};
 pub use value::{FindingValue, Value};
