@@ -27,6 +27,9 @@ pub(crate) fn check(files: Vec<InputFile>) -> CheckedProject {
     checker.resolve_signatures();
     checker.check_bodies();
     checker.check_policy_recursion();
+    for types in &mut checker.types {
+        types.finish();
+    }
     // A name is resolved each time an enclosing path is: keep one record.
     for references in &mut checker.references {
         references.sort_by_key(|r| {
