@@ -167,3 +167,24 @@ fn eval_usage_errors_exit_two() {
     assert_eq!(code, 2);
     assert!(stderr.contains("the policies have errors"), "{stderr}");
 }
+
+#[test]
+fn eval_value_and_filter_policies_print_their_value() {
+    let run = |entry: &str, input: &str| {
+        let (code, stdout, stderr) = polc(&[
+            "eval",
+            "fixtures/eval-ops",
+            "--entry",
+            entry,
+            "--input",
+            input,
+        ]);
+        assert_eq!(code, 0, "{stderr}");
+        stdout
+    };
+    let errors = run("ops.severity", "fixtures/eval-ops/errors.json");
+    let slow = run("ops.severity", "fixtures/eval-ops/slow.json");
+    let idle = run("ops.severity", "fixtures/eval-ops/idle.json");
+    let docs = run("ops.visible", "fixtures/eval-ops/docs.json");
+    insta::assert_snapshot!(format!("{errors}---\n{slow}---\n{idle}---\n{docs}"));
+}
