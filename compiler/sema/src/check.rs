@@ -1453,10 +1453,12 @@ impl Checker {
                         .with_help("the declared result must be a list of the kept elements");
                         self.report(cx.file, diagnostic);
                     }
-                    self.push_local(&mut cx, var, elem, false);
+                    // The limit is computed once, before any element: the
+                    // keep variable is not in scope there.
                     if let Some(limit) = limit {
                         self.expect(&mut cx, limit, &Ty::Int);
                     }
+                    self.push_local(&mut cx, var, elem, false);
                 }
                 RuleKind::DefaultEffect(_)
                 | RuleKind::Allow

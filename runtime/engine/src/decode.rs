@@ -318,12 +318,6 @@ impl<'de> Visitor<'de> for Seed<'_> {
         };
         let mut items = Vec::new();
         loop {
-            if items.len() >= self.state.limits.max_collection {
-                return Err(self.fail(format!(
-                    "more than {} elements",
-                    self.state.limits.max_collection
-                )));
-            }
             let path = Path::Index(&self.path, items.len());
             let seed = Seed {
                 state: self.state,
@@ -334,6 +328,12 @@ impl<'de> Visitor<'de> for Seed<'_> {
             match seq.next_element_seed(seed)? {
                 Some(item) => items.push(item),
                 None => break,
+            }
+            if items.len() > self.state.limits.max_collection {
+                return Err(self.fail(format!(
+                    "more than {} elements",
+                    self.state.limits.max_collection
+                )));
             }
         }
         Ok(match self.ty {

@@ -458,7 +458,14 @@ impl<'p, B: Builtins + ?Sized> Interpreter<'p, B> {
             }
             Op::Builtin { id, args } => {
                 let args = self.all(context, body, slots, args)?;
-                self.builtins.call(*id, &args)
+                let value = self.builtins.call(*id, &args)?;
+                // The sum of an empty collection is the zero of its element
+                // type, which only the node's type tells.
+                Ok(match (&current.ty, value) {
+                    (pol_ir::ir::Type::Float, Value::Int(0)) => Value::Float(0.0),
+                    (pol_ir::ir::Type::Duration, Value::Int(0)) => Value::Duration(0),
+                    (_, value) => value,
+                })
             }
             Op::CallPolicy { policy, input } => {
                 let input = self.eval(context, body, slots, *input)?;

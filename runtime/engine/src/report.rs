@@ -102,6 +102,7 @@ pub fn decision_json(program: &Program, decision: &Decision) -> Json {
 pub fn value_json(program: &Program, ty: &Type, value: &Value) -> Json {
     match (ty, value) {
         (_, Value::None) => Json::Null,
+        (Type::Optional(inner), v) => value_json(program, inner, v),
         (_, Value::Bool(b)) => Json::Bool(*b),
         (_, Value::Int(n)) => json!(n),
         (_, Value::Float(f)) => serde_json::Number::from_f64(*f).map_or(Json::Null, Json::Number),
@@ -114,7 +115,6 @@ pub fn value_json(program: &Program, ty: &Type, value: &Value) -> Json {
             .and_then(|e| e.variants.get(*i as usize))
             .map_or(json!(i), |name| Json::String(name.clone())),
         (_, Value::Variant(i)) => json!(i),
-        (Type::Optional(inner), v) => value_json(program, inner, v),
         (Type::List(elem) | Type::Set(elem), Value::List(items) | Value::Set(items)) => {
             Json::Array(items.iter().map(|v| value_json(program, elem, v)).collect())
         }

@@ -7,7 +7,10 @@ use crate::decision::Decision;
 
 /// A value of a Pol program at run time. An optional value is the value
 /// itself or [`Value::None`].
-#[derive(Debug, Clone, PartialEq)]
+///
+/// Equality is by value: sets are equal when they hold the same elements, in
+/// any order; floats compare as IEEE numbers (NaN equals nothing).
+#[derive(Debug, Clone)]
 pub enum Value {
     /// `none`
     None,
@@ -38,6 +41,29 @@ pub enum Value {
     Finding(Arc<FindingValue>),
     /// The decision of a policy called from a policy or a test.
     Decision(Arc<Decision>),
+}
+
+impl PartialEq for Value {
+    fn eq(&self, other: &Value) -> bool {
+        match (self, other) {
+            (Value::None, Value::None) => true,
+            (Value::Bool(a), Value::Bool(b)) => a == b,
+            (Value::Int(a), Value::Int(b))
+            | (Value::Duration(a), Value::Duration(b))
+            | (Value::Timestamp(a), Value::Timestamp(b)) => a == b,
+            (Value::Float(a), Value::Float(b)) => a == b,
+            (Value::String(a), Value::String(b)) => a == b,
+            (Value::Variant(a), Value::Variant(b)) => a == b,
+            (Value::List(a), Value::List(b)) | (Value::Record(a), Value::Record(b)) => a == b,
+            // Elements of a set are distinct, so equal lengths and inclusion
+            // one way mean equality.
+            (Value::Set(a), Value::Set(b)) => a.len() == b.len() && a.iter().all(|x| b.contains(x)),
+            (Value::Map(a), Value::Map(b)) => a == b,
+            (Value::Finding(a), Value::Finding(b)) => a == b,
+            (Value::Decision(a), Value::Decision(b)) => a == b,
+            _ => false,
+        }
+    }
 }
 
 /// A finding as a Pol value: `{ kind, start, end, text }`.
