@@ -374,6 +374,16 @@ fn param_phrase_sets_and_patterns_are_compiled_once_and_agree_with_per_call_comp
     assert_eq!(ours.len(), 2);
     assert!(ours.iter().all(|v| compiled.is_precompiled(v)));
     assert!(compiled.compiled_sets() >= 2);
+    // The inline `{"jailbreak"}` was hoisted into a constant param, compiled too.
+    let hoisted: Vec<&Value> = program
+        .params
+        .iter()
+        .zip(&params)
+        .filter(|(p, _)| p.name.starts_with("<const>."))
+        .map(|(_, v)| v)
+        .collect();
+    assert_eq!(hoisted.len(), 1);
+    assert!(compiled.is_precompiled(hoisted[0]));
     // An equal collection built elsewhere is not the param's: compiled per call.
     assert!(!compiled.is_precompiled(&Value::set(vec![Value::string("developer mode")])));
     let precompiled = Interpreter::with_params(&program, &compiled, &params);

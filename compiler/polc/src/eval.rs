@@ -146,8 +146,18 @@ fn apply_params<B: pol_runtime::Builtins>(
     let object: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(&text)
         .map_err(|e| format!("`{}` is not a JSON object: {e}", path.display()))?;
     for (name, value) in object {
-        let Some(index) = program.params.iter().position(|p| p.name == name) else {
-            let known: Vec<&str> = program.params.iter().map(|p| p.name.as_str()).collect();
+        // `<const>.N` params are the compiler's hoisted constants.
+        let Some(index) = program
+            .params
+            .iter()
+            .position(|p| p.name == name && !p.name.starts_with('<'))
+        else {
+            let known: Vec<&str> = program
+                .params
+                .iter()
+                .map(|p| p.name.as_str())
+                .filter(|n| !n.starts_with('<'))
+                .collect();
             return Err(format!(
                 "no param `{name}`; the params are {}",
                 known.join(", ")

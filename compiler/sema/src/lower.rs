@@ -62,7 +62,10 @@ pub fn lower(checked: &CheckedProject) -> Result<ir::Program> {
         return Err(LowerError::HasErrors(errors));
     }
     let program = &checked.program;
-    let lowerer = Lowerer { checked };
+    let lowerer = Lowerer {
+        checked,
+        constants: std::cell::RefCell::new(Vec::new()),
+    };
     let schemas = program
         .schemas
         .iter()
@@ -134,6 +137,7 @@ pub fn lower(checked: &CheckedProject) -> Result<ir::Program> {
     for index in 0..program.policies.len() {
         policies.push(lowerer.policy(index)?);
     }
+    params.extend(lowerer.constants.into_inner());
     Ok(ir::Program {
         format_version: ir::FORMAT_VERSION,
         schemas,
@@ -170,12 +174,17 @@ fn ir_type(ty: &Ty) -> ir::Type {
 
 struct Lowerer<'a> {
     checked: &'a CheckedProject,
+    /// Constant string collections passed to matchers (`contains_any`,
+    /// `matches_any`, ...), hoisted into params named `<const>.N` so that
+    /// the runtime compiles them once, at load time, like params' sets.
+    constants: std::cell::RefCell<Vec<ir::Param>>,
 }
 
 /// One body being built: its nodes and slots, and the slot of each local
 /// binding (by the binding's absolute span).
 struct BodyBuilder<'a> {
     checked: &'a CheckedProject,
+    constants: &'a std::cell::RefCell<Vec<ir::Param>>,
     file: usize,
     offset: u32,
     body: ir::Body,
@@ -207,6 +216,7 @@ impl Lowerer<'_> {
             .unwrap_or_default();
         BodyBuilder {
             checked: self.checked,
+            constants: &self.constants,
             file: origin.file,
             offset: origin.offset,
             body: ir::Body::default(),
@@ -872,8 +882,67 @@ impl BodyBuilder<'_> {
                 }
                 None => self.expr(arg),
             },
+            builtins::TypePattern::Collection(builtins::TypePattern::String) => {
+                match self.constant_strings(arg) {
+                    Some(index) => {
+                        let ty = self.type_of(arg)?;
+                        Ok(self.push(&ty, Op::Param(index)))
+                    }
+                    None => self.expr(arg),
+                }
+            }
             _ => self.expr(arg),
         }
+    }
+
+    /// A list or set literal of string literals, hoisted into a constant
+    /// param (see [`Lowerer::constants`]); its param index.
+    fn constant_strings(&self, arg: &Expr) -> Option<u32> {
+        let mut arg = arg;
+        while let ExprKind::Paren(inner) = &arg.kind {
+            arg = inner;
+        }
+        let (items, set) = match &arg.kind {
+            ExprKind::List(items) => (items, false),
+            ExprKind::Set(items) => (items, true),
+            _ => return None,
+        };
+        let strings: Option<Vec<&str>> = items
+            .iter()
+            .map(|i| match &i.kind {
+                ExprKind::Str(s) => Some(s.as_str()),
+                _ => None,
+            })
+            .collect();
+        let strings = strings?;
+        let mut body = ir::Body::default();
+        let mut ids = Vec::with_capacity(strings.len());
+        for s in strings {
+            ids.push(NodeId(body.nodes.len() as u32));
+            body.nodes.push(ir::Node {
+                ty: ir::Type::String,
+                op: Op::Const(Const::String(s.to_string())),
+            });
+        }
+        let ty = if set {
+            ir::Type::Set(Box::new(ir::Type::String))
+        } else {
+            ir::Type::List(Box::new(ir::Type::String))
+        };
+        body.root = Some(NodeId(body.nodes.len() as u32));
+        body.nodes.push(ir::Node {
+            ty: ty.clone(),
+            op: if set { Op::Set(ids) } else { Op::List(ids) },
+        });
+        let mut constants = self.constants.borrow_mut();
+        let index = self.checked.program.params.len() + constants.len();
+        let name = format!("<const>.{}", constants.len());
+        constants.push(ir::Param {
+            name,
+            ty,
+            value: body,
+        });
+        u32::try_from(index).ok()
     }
 
     fn binary(&mut self, ty: &Ty, op: BinaryOp, lhs: &Expr, rhs: &Expr) -> Result<NodeId> {

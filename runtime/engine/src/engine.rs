@@ -114,7 +114,13 @@ impl Engine {
         let object: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(json)
             .map_err(|e| LoadError::Param(format!("params are not a JSON object: {e}")))?;
         for (name, value) in object {
-            let Some(index) = self.program.params.iter().position(|p| p.name == name) else {
+            // `<const>.N` params are the compiler's hoisted constants.
+            let index = self
+                .program
+                .params
+                .iter()
+                .position(|p| p.name == name && !p.name.starts_with('<'));
+            let Some(index) = index else {
                 return Err(LoadError::Param(format!("no param `{name}`")));
             };
             let bytes = serde_json::to_vec(&value).map_err(|e| LoadError::Param(e.to_string()))?;
