@@ -8,14 +8,15 @@
 //!              "kind": "deny", "file": "tools.pol", "line": 12, "column": 3}],
 //!   "default": null,
 //!   "obligations": [{"kind": "require_approval", "rule": "llm.tools.tool_call.high-risk-tool"},
-//!                   {"kind": "redact", "rule": "...", "spans": [{"kind": "email", "start": 4, "end": 17}]},
-//!                   {"kind": "alert", "rule": "...", "severity": "high"}],
+//!                   {"kind": "alert", "rule": "...", "severity": "high"},
+//!                   {"kind": "redact", "rule": "...", "spans": [{"kind": "email", "start": 4, "end": 17}]}],
 //!   "value": null,
 //!   "error": null
 //! }
 //! ```
 //!
-//! `default` is the id and reason of the policy's `default` when it decided
+//! Obligations list approvals and alerts in rule order, then redactions in
+//! rule order. `default` is the id and reason of the policy's `default` when it decided
 //! the effect. Values are rendered as JSON with enum variants by name,
 //! records as objects, durations as `"1h30m"` and timestamps as RFC 3339.
 
