@@ -1818,25 +1818,20 @@ impl Checker {
             // Where the expected type is unknown (an earlier error), the
             // elements are expected to be unknown too: literals inside are
             // checked quietly instead of being reported as uninferable.
-            ExprKind::List(items) => {
-                let want = match expected.map(Ty::unwrap_optional) {
-                    Some(Ty::List(t)) => Some((**t).clone()),
-                    Some(Ty::Error) if items.is_empty() => return Ty::Error,
-                    Some(Ty::Error) => Some(Ty::Error),
+            ExprKind::List(items) | ExprKind::Set(items) => {
+                let is_set = matches!(e.kind, ExprKind::Set(_));
+                let want = match (expected.map(Ty::unwrap_optional), is_set) {
+                    (Some(Ty::List(t)), false) | (Some(Ty::Set(t)), true) => Some((**t).clone()),
+                    (Some(Ty::Error), _) if items.is_empty() => return Ty::Error,
+                    (Some(Ty::Error), _) => Some(Ty::Error),
                     _ => None,
                 };
-                let elem = self.elements(cx, e, items, want, "list");
-                Ty::List(Box::new(elem))
-            }
-            ExprKind::Set(items) => {
-                let want = match expected.map(Ty::unwrap_optional) {
-                    Some(Ty::Set(t)) => Some((**t).clone()),
-                    Some(Ty::Error) if items.is_empty() => return Ty::Error,
-                    Some(Ty::Error) => Some(Ty::Error),
-                    _ => None,
-                };
-                let elem = self.elements(cx, e, items, want, "set");
-                Ty::Set(Box::new(elem))
+                let elem = self.elements(cx, e, items, want, if is_set { "set" } else { "list" });
+                if is_set {
+                    Ty::Set(Box::new(elem))
+                } else {
+                    Ty::List(Box::new(elem))
+                }
             }
             ExprKind::Map(entries) => {
                 let want = match expected.map(Ty::unwrap_optional) {
