@@ -146,6 +146,7 @@ pub fn lower(checked: &CheckedProject) -> Result<ir::Program> {
         lets,
         policies,
         sources: program.files.iter().map(|f| f.path.clone()).collect(),
+        revision: None,
     })
 }
 

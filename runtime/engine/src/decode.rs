@@ -507,6 +507,7 @@ mod tests {
             lets: Vec::new(),
             policies: Vec::new(),
             sources: Vec::new(),
+            revision: None,
         }
     }
 

@@ -11,7 +11,8 @@
 //!                   {"kind": "alert", "rule": "...", "severity": "high"},
 //!                   {"kind": "redact", "rule": "...", "spans": [{"kind": "email", "start": 4, "end": 17}]}],
 //!   "value": null,
-//!   "error": null
+//!   "error": null,
+//!   "revision": "2026-11-25.1"
 //! }
 //! ```
 //!
@@ -95,6 +96,7 @@ pub fn decision_json(program: &Program, decision: &Decision) -> Json {
         "obligations": obligations,
         "value": value,
         "error": decision.error,
+        "revision": program.revision,
     })
 }
 

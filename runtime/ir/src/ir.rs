@@ -42,6 +42,10 @@ pub struct Program {
     pub policies: Vec<Policy>,
     /// Source file paths, for [`Loc::file`].
     pub sources: Vec<String>,
+    /// The revision the program was built as (a bundle's `--revision`);
+    /// decisions carry it. `None` for programs compiled in memory.
+    #[serde(default)]
+    pub revision: Option<String>,
 }
 
 /// Index of a schema in [`Program::schemas`].
