@@ -722,21 +722,20 @@ impl BodyBuilder<'_> {
         let base_ty = self.type_of(base)?;
         let base_node = self.expr(base)?;
         let field_name = name.name.clone();
-        let program = &self.checked.program;
-        let schemas: Vec<Vec<String>> = program
-            .schemas
-            .iter()
-            .map(|s| s.fields.iter().map(|f| f.name.clone()).collect())
-            .collect();
+        // A shared reference with the lowering's lifetime: the closure
+        // below reads the schemas while `self` is borrowed mutably.
+        let checked = self.checked;
         self.through_optional(
             ty,
             base_node,
             &base_ty,
             move |_, base, receiver| match receiver {
                 Ty::Schema(id) => {
-                    let index = schemas
+                    let index = checked
+                        .program
+                        .schemas
                         .get(id.0 as usize)
-                        .and_then(|fields| fields.iter().position(|f| *f == field_name))
+                        .and_then(|schema| schema.fields.iter().position(|f| f.name == field_name))
                         .ok_or_else(|| LowerError::Internal(format!("field `{field_name}`")))?;
                     Ok(Op::Field {
                         base,

@@ -427,13 +427,6 @@ impl OffsetMap {
     }
 }
 
-/// The pest tree is produced by our grammar, so its shape is known; a
-/// mismatch would be a bug in this file, not in the user's input. These
-/// helpers still never panic: they fall back to empty values.
-fn next_pair<'i>(pairs: &mut pest::iterators::Pairs<'i, Rule>) -> Option<Pair<'i, Rule>> {
-    pairs.next()
-}
-
 impl Builder<'_> {
     /// The `///` comment directly before `start`, markers stripped.
     fn doc_before(&self, start: u32) -> Option<String> {
@@ -638,7 +631,8 @@ impl Builder<'_> {
 
     fn policy(&mut self, mut inner: pest::iterators::Pairs<'_, Rule>) -> Policy {
         let name = self.ident_opt(inner.next());
-        let params = next_pair(&mut inner)
+        let params = inner
+            .next()
             .map(|ps| {
                 ps.into_inner()
                     .map(|p| {

@@ -395,9 +395,11 @@ impl<'p, B: Builtins + ?Sized> Interpreter<'p, B> {
                     self.eval(context, body, slots, *otherwise)
                 }
             }
+            // The collection's value says how to iterate it; `over` is for
+            // engines that compile the loop ahead of time.
             Op::Quant {
                 kind,
-                over,
+                over: _,
                 collection,
                 key,
                 elem,
@@ -408,7 +410,7 @@ impl<'p, B: Builtins + ?Sized> Interpreter<'p, B> {
                     context,
                     body,
                     slots,
-                    (*kind, *over),
+                    *kind,
                     collection,
                     (*key, *elem),
                     *quant_body,
@@ -523,59 +525,64 @@ impl<'p, B: Builtins + ?Sized> Interpreter<'p, B> {
         context: &Context,
         body: &Body,
         slots: &mut Vec<Value>,
-        (kind, over): (QuantKind, CollectionKind),
+        kind: QuantKind,
         collection: Value,
         (key, elem): (Option<pol_ir::ir::Slot>, pol_ir::ir::Slot),
         quant_body: NodeId,
     ) -> Result<Value> {
-        // Each step binds the slots and yields the element kept by `filter`.
-        let steps: Vec<(Option<Value>, Value, Value)> = match (&collection, over) {
-            (Value::Map(map), _) => map
-                .iter()
-                .map(|(k, v)| {
-                    let key_value = Value::String(k.clone());
-                    match key {
-                        Some(_) => (Some(key_value), v.clone(), v.clone()),
-                        None => (None, key_value, v.clone()),
-                    }
-                })
-                .collect(),
-            (Value::List(items) | Value::Set(items), _) => items
-                .iter()
-                .enumerate()
-                .map(|(i, v)| (key.map(|_| Value::Int(i as i64)), v.clone(), v.clone()))
-                .collect(),
-            (other, _) => return error(format!("cannot iterate {}", kind_name(other))),
+        // Binds the slots for one element and evaluates the body. Elements
+        // are visited in place: nothing is copied up front, and `any`/`all`
+        // stop at the first decisive element.
+        let run = |slots: &mut Vec<Value>,
+                   key_value: Option<Value>,
+                   elem_value: Value|
+         -> Result<Value> {
+            if let (Some(slot), Some(value)) = (key, key_value) {
+                set_slot(slots, slot.0, value)?;
+            }
+            set_slot(slots, elem.0, elem_value)?;
+            self.eval(context, body, slots, quant_body)
         };
         let mut count = 0i64;
         let mut kept_items = Vec::new();
         let mut kept_entries = BTreeMap::new();
         let mut mapped = Vec::new();
-        let keys: Vec<Arc<str>> = match &collection {
-            Value::Map(map) => map.keys().cloned().collect(),
-            _ => Vec::new(),
-        };
-        for (i, (key_value, elem_value, original)) in steps.into_iter().enumerate() {
-            if let (Some(slot), Some(value)) = (key, key_value) {
-                set_slot(slots, slot.0, value)?;
-            }
-            set_slot(slots, elem.0, elem_value.clone())?;
-            let result = self.eval(context, body, slots, quant_body)?;
-            match kind {
-                QuantKind::Any if result.as_bool()? => return Ok(Value::Bool(true)),
-                QuantKind::All if !result.as_bool()? => return Ok(Value::Bool(false)),
-                QuantKind::Count if result.as_bool()? => count += 1,
-                QuantKind::Filter if result.as_bool()? => match &collection {
-                    Value::Map(_) => {
-                        if let Some(k) = keys.get(i) {
-                            kept_entries.insert(k.clone(), original);
-                        }
+        match &collection {
+            Value::Map(map) => {
+                for (k, v) in map.iter() {
+                    let key_value = Value::String(k.clone());
+                    let result = match key {
+                        Some(_) => run(slots, Some(key_value), v.clone())?,
+                        None => run(slots, None, key_value)?,
+                    };
+                    match step(kind, &result)? {
+                        Step::Done(b) => return Ok(Value::Bool(b)),
+                        Step::Keep => match kind {
+                            QuantKind::Count => count += 1,
+                            QuantKind::Filter => {
+                                kept_entries.insert(k.clone(), v.clone());
+                            }
+                            _ => mapped.push(result),
+                        },
+                        Step::Skip => {}
                     }
-                    _ => kept_items.push(elem_value),
-                },
-                QuantKind::Map => mapped.push(result),
-                _ => {}
+                }
             }
+            Value::List(items) | Value::Set(items) => {
+                for (i, v) in items.iter().enumerate() {
+                    let result = run(slots, key.map(|_| Value::Int(i as i64)), v.clone())?;
+                    match step(kind, &result)? {
+                        Step::Done(b) => return Ok(Value::Bool(b)),
+                        Step::Keep => match kind {
+                            QuantKind::Count => count += 1,
+                            QuantKind::Filter => kept_items.push(v.clone()),
+                            _ => mapped.push(result),
+                        },
+                        Step::Skip => {}
+                    }
+                }
+            }
+            other => return error(format!("cannot iterate {}", kind_name(other))),
         }
         Ok(match kind {
             QuantKind::Any => Value::Bool(false),
@@ -711,6 +718,27 @@ impl<'p, B: Builtins + ?Sized> Interpreter<'p, B> {
             }
         })
     }
+}
+
+/// What a quantifier does with one element's body result.
+enum Step {
+    /// `any`/`all` are decided.
+    Done(bool),
+    /// Count it, keep it (`filter`), or collect the result (`map`).
+    Keep,
+    /// Nothing.
+    Skip,
+}
+
+fn step(kind: QuantKind, result: &Value) -> Result<Step> {
+    Ok(match kind {
+        QuantKind::Any if result.as_bool()? => Step::Done(true),
+        QuantKind::All if !result.as_bool()? => Step::Done(false),
+        QuantKind::Any | QuantKind::All => Step::Skip,
+        QuantKind::Count | QuantKind::Filter if result.as_bool()? => Step::Keep,
+        QuantKind::Count | QuantKind::Filter => Step::Skip,
+        QuantKind::Map => Step::Keep,
+    })
 }
 
 /// Compares two values of one ordered kind; `None` when unordered (NaN).

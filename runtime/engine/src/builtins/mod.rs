@@ -75,6 +75,15 @@ pub(crate) fn sort_findings(findings: &mut [Finding]) {
     findings.sort_unstable_by(|a, b| (a.start, a.end, a.kind).cmp(&(b.start, b.end, b.kind)));
 }
 
+/// The rank of `kind` in a precedence list (earlier wins), for
+/// [`resolve_overlaps`]; kinds not listed come last.
+pub(crate) fn rank_in(precedence: &[&str], kind: &str) -> usize {
+    precedence
+        .iter()
+        .position(|k| *k == kind)
+        .unwrap_or(precedence.len())
+}
+
 /// Resolves overlaps between findings of different kinds: `rank(kind)`
 /// gives the precedence (lower wins). Every finding is kept unless it
 /// overlaps a finding of higher precedence (lower rank) that was kept; among

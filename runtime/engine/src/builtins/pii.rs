@@ -9,18 +9,11 @@
 
 use std::net::Ipv6Addr;
 
-use super::{Finding, resolve_overlaps};
+use super::{Finding, rank_in, resolve_overlaps};
 
 /// Kinds of [`scan`], most specific first: when findings of two kinds
 /// overlap, the one listed first is kept.
 pub const PRECEDENCE: [&str; 7] = ["email", "iban", "card", "ssn", "ipv6", "ipv4", "phone"];
-
-fn rank(kind: &str) -> usize {
-    PRECEDENCE
-        .iter()
-        .position(|k| *k == kind)
-        .unwrap_or(PRECEDENCE.len())
-}
 
 /// `pii.scan(text)`: every finding of [`emails`], [`phones`], [`ssns`],
 /// [`ibans`], [`cards`] and [`ips`], sorted by start. Where findings of
@@ -35,7 +28,7 @@ pub fn scan(text: &str) -> Vec<Finding> {
     all.extend(ibans(text));
     all.extend(cards(text));
     all.extend(ips(text));
-    resolve_overlaps(all, rank)
+    resolve_overlaps(all, |kind| rank_in(&PRECEDENCE, kind))
 }
 
 // ---------------------------------------------------------------- helpers

@@ -6,7 +6,7 @@
 //! blob or identifier is not reported.
 
 use super::text::bytes_entropy;
-use super::{Finding, resolve_overlaps};
+use super::{Finding, rank_in, resolve_overlaps};
 
 /// Kinds of [`scan`], most specific first: when findings of two kinds
 /// overlap, the one listed first is kept.
@@ -18,13 +18,6 @@ pub const PRECEDENCE: [&str; 6] = [
     "aws_access_key",
     "bearer_token",
 ];
-
-fn rank(kind: &str) -> usize {
-    PRECEDENCE
-        .iter()
-        .position(|k| *k == kind)
-        .unwrap_or(PRECEDENCE.len())
-}
 
 /// `secrets.scan(text)`: every secret finding, sorted by start, kinds
 /// `aws_access_key`, `private_key`, `jwt`, `bearer_token`, `github_token`,
@@ -39,7 +32,7 @@ pub fn scan(text: &str) -> Vec<Finding> {
     all.extend(bearer_tokens(text));
     all.extend(github_tokens(text));
     all.extend(slack_tokens(text));
-    resolve_overlaps(all, rank)
+    resolve_overlaps(all, |kind| rank_in(&PRECEDENCE, kind))
 }
 
 fn is_word_byte(b: u8) -> bool {
