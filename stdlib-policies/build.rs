@@ -1,4 +1,5 @@
-//! Embeds every `.pol` file under this directory, so `polc` and the
+//! Embeds every `.pol` file under this directory (except tests,
+//! `*_test.pol`), so `polc` and the
 //! language server carry the standard policy library without reading disk.
 
 use std::fmt::Write as _;
@@ -41,7 +42,11 @@ fn collect(root: &Path, dir: &Path, files: &mut Vec<String>) {
                 println!("cargo:rerun-if-changed={}", path.display());
                 collect(root, &path, files);
             }
-        } else if path.extension().is_some_and(|e| e == "pol") {
+        } else if path.extension().is_some_and(|e| e == "pol")
+            && !name.to_string_lossy().ends_with("_test.pol")
+        {
+            // Tests (`*_test.pol`) are run from the source tree by
+            // `polc test stdlib-policies`; they are not embedded.
             let rel = path
                 .strip_prefix(root)
                 .expect("under root")
