@@ -178,7 +178,7 @@ fn apply_params<B: pol_runtime::Builtins>(
 
 /// The decision for people: effect, fired rules with locations,
 /// obligations, value, error.
-fn human(program: &Program, decision: &pol_runtime::Decision) -> String {
+pub(crate) fn human(program: &Program, decision: &pol_runtime::Decision) -> String {
     let policy = &program.policies[decision.policy as usize];
     let mut out = String::new();
     let effect = match decision.effect {

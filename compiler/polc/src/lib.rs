@@ -1,11 +1,12 @@
-//! The `polc` command line: `polc check PATH...` today; `test`, `build`,
-//! `eval`, `fmt` and `inspect` arrive with the runtime.
+//! The `polc` command line: `check`, `eval` and `test`; `build`, `fmt` and
+//! `inspect` arrive with bundles and the formatter.
 //!
 //! The binary's `main` only calls [`run`]. Files are read here, at the
 //! edge; the front end (`pol-sema`) sees text.
 
 mod eval;
 pub mod render;
+mod runner;
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -38,6 +39,8 @@ enum Command {
     Check(CheckArgs),
     /// Evaluate a policy on an input and print the decision.
     Eval(eval::EvalArgs),
+    /// Run the `test` blocks of `.pol` files and report failures and coverage.
+    Test(runner::TestArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -86,6 +89,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     match cli.command {
         Command::Check(args) => check(&args),
         Command::Eval(args) => eval::eval(&args),
+        Command::Test(args) => runner::test(&args),
     }
 }
 

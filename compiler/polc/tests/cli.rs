@@ -188,3 +188,141 @@ fn eval_value_and_filter_policies_print_their_value() {
     let docs = run("ops.visible", "fixtures/eval-ops/docs.json");
     insta::assert_snapshot!(format!("{errors}---\n{slow}---\n{idle}---\n{docs}"));
 }
+
+// ------------------------------------------------------------- polc test
+
+#[test]
+fn test_passing_suite_exits_zero_with_the_summary_line() {
+    let (code, stdout, stderr) = polc(&["test", "fixtures/tests-pass"]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert_eq!(stdout, "14 passed, 0 failed\n");
+}
+
+#[test]
+fn test_verbose_lists_every_case_by_name() {
+    let (code, stdout, _) = polc(&["test", "-v", "fixtures/tests-pass"]);
+    assert_eq!(code, 0);
+    insta::assert_snapshot!(stdout);
+}
+
+#[test]
+fn test_failures_show_expected_and_actual_with_the_decision() {
+    let (code, stdout, _) = polc(&["test", "fixtures/tests-fail"]);
+    assert_eq!(code, 1);
+    assert!(stdout.ends_with("\n3 passed, 6 failed\n"), "{stdout}");
+    insta::assert_snapshot!(stdout);
+}
+
+#[test]
+fn test_filter_counts_skipped_tests() {
+    let (code, stdout, _) = polc(&["test", "--filter", "case", "fixtures/tests-fail"]);
+    assert_eq!(code, 1);
+    assert!(
+        stdout.ends_with("\n2 passed, 1 failed, 6 skipped\n"),
+        "{stdout}"
+    );
+    let (code, stdout, _) = polc(&["test", "--filter", "passing", "fixtures/tests-fail"]);
+    assert_eq!(code, 0);
+    assert_eq!(stdout, "1 passed, 0 failed, 6 skipped\n");
+}
+
+#[test]
+fn test_json_lists_every_case_with_failures() {
+    let (code, stdout, _) = polc(&["test", "--format", "json", "fixtures/tests-fail"]);
+    assert_eq!(code, 1);
+    let json: serde_json::Value = serde_json::from_str(&stdout).expect("valid JSON");
+    assert_eq!(
+        (json["passed"].as_u64(), json["failed"].as_u64()),
+        (Some(3), Some(6))
+    );
+    let cases = json["cases"].as_array().expect("cases");
+    assert_eq!(cases.len(), 9);
+    let wrong = cases
+        .iter()
+        .find(|c| c["test"] == "a wrong effect")
+        .expect("the failing test");
+    assert_eq!(wrong["status"], "failed");
+    let failure = &wrong["failures"][0];
+    assert_eq!(failure["expect"], "d.allowed");
+    assert_eq!(failure["expected"], "allow");
+    assert_eq!(failure["location"]["line"], 7);
+    assert_eq!(failure["decisions"][0]["effect"], "deny");
+    assert_eq!(
+        failure["decisions"][0]["default"]["reason"],
+        "tool not allowed for role"
+    );
+    let case = cases
+        .iter()
+        .find(|c| c["case"] == "guest shell")
+        .expect("the failing case, by its name");
+    assert_eq!(case["status"], "failed");
+    let error = cases
+        .iter()
+        .find(|c| c["test"] == "an error in the test itself")
+        .expect("the erroring test");
+    assert_eq!(error["error"]["message"], "division by zero");
+}
+
+#[test]
+fn test_junit_report_is_written() {
+    let path = std::env::temp_dir().join(format!("polc-junit-{}.xml", std::process::id()));
+    let path_text = path.to_str().expect("utf-8 path");
+    let (code, _, _) = polc(&["test", "--junit", path_text, "fixtures/tests-fail"]);
+    assert_eq!(code, 1);
+    let xml = std::fs::read_to_string(&path).expect("junit written");
+    std::fs::remove_file(&path).ok();
+    insta::assert_snapshot!(xml);
+}
+
+#[test]
+fn test_coverage_lists_rules_no_test_exercised() {
+    let (code, stdout, _) = polc(&[
+        "test",
+        "--coverage",
+        "--filter",
+        "budgets",
+        "fixtures/tests-pass",
+    ]);
+    assert_eq!(code, 0);
+    insta::assert_snapshot!(stdout);
+    let (code, stdout, _) = polc(&["test", "--coverage", "fixtures/tests-pass"]);
+    assert_eq!(code, 0);
+    assert!(
+        stdout.contains("coverage: 100.0% (13 of 13 rule outcomes)"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn test_fail_under_fails_on_low_coverage() {
+    let args = ["test", "--filter", "budgets", "fixtures/tests-pass"];
+    let (code, _, stderr) = polc(&[&args[..], &["--fail-under", "90"]].concat());
+    assert_eq!(code, 1);
+    assert!(stderr.contains("is under --fail-under 90%"), "{stderr}");
+    let (code, _, _) = polc(&[&args[..], &["--fail-under", "20"]].concat());
+    assert_eq!(code, 0);
+    let (code, _, stderr) = polc(&[&args[..], &["--fail-under", "120"]].concat());
+    assert_eq!(code, 2, "{stderr}");
+}
+
+#[test]
+fn test_compile_errors_exit_two_with_diagnostics() {
+    let (code, stdout, stderr) = polc(&["test", "fixtures/errors"]);
+    assert_eq!(code, 2);
+    assert_eq!(stdout, "");
+    assert!(stderr.contains("pol::type::unknown_field"), "{stderr}");
+    assert!(
+        stderr.ends_with("error: the policies have errors; no test was run\n"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn test_without_tests_says_so() {
+    let (code, stdout, _) = polc(&["test", "fixtures/clean"]);
+    assert_eq!(code, 0);
+    assert_eq!(stdout, "no tests found\n0 passed, 0 failed\n");
+    let (code, _, stderr) = polc(&["test", "--now", "yesterday", "fixtures/clean"]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("--now `yesterday`"), "{stderr}");
+}

@@ -1555,9 +1555,34 @@ impl Checker {
             Some(PathRes::Builtin(sig)) => pattern_ty(&sig.ret, None),
             Some(PathRes::Error) => Ty::Error,
             _ => {
-                let diagnostic = Diagnostic::error("pol::type::bad_override", format!("`{}` cannot be overridden", path.dotted()))
-                    .with_label(span, "not a param, let or builtin")
-                    .with_help("`with` replaces a `param`, a `let`, or a builtin function such as `pii.scan` for the block");
+                // `with pii.scan = ...` in a file that does not import
+                // `std.pii`: say so rather than "cannot be overridden".
+                let first = path.segments.first().map(|s| s.name.as_str()).unwrap_or("");
+                let unimported_module = path.segments.len() == 2
+                    && !self.program.files[cx.file]
+                        .scope
+                        .imports
+                        .contains_key(first)
+                    && builtins::NATIVE_MODULES
+                        .iter()
+                        .any(|m| m.rsplit('.').next() == Some(first));
+                let diagnostic = if unimported_module {
+                    Diagnostic::error(
+                        "pol::type::bad_override",
+                        format!(
+                            "`{}` cannot be overridden: `{first}` is not imported in this file",
+                            path.dotted()
+                        ),
+                    )
+                    .with_label(span, "not imported here")
+                    .with_help(format!(
+                        "imports are per file: add `import std.{first}` to this file"
+                    ))
+                } else {
+                    Diagnostic::error("pol::type::bad_override", format!("`{}` cannot be overridden", path.dotted()))
+                        .with_label(span, "not a param, let or builtin")
+                        .with_help("`with` replaces a `param`, a `let`, or a builtin function such as `pii.scan` for the block")
+                };
                 self.report(cx.file, diagnostic);
                 Ty::Error
             }
@@ -3421,7 +3446,7 @@ pub(crate) fn methods_of(ty: &Ty) -> Vec<&'static BuiltinSig> {
 }
 
 /// A builtin's type pattern as a type, with `Elem` bound to `elem`.
-fn pattern_ty(pattern: &TypePattern, elem: Option<&Ty>) -> Ty {
+pub(crate) fn pattern_ty(pattern: &TypePattern, elem: Option<&Ty>) -> Ty {
     match pattern {
         TypePattern::Bool => Ty::Bool,
         TypePattern::Int => Ty::Int,

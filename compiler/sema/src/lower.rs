@@ -10,11 +10,12 @@ use std::collections::HashMap;
 
 use pol_ir::builtins;
 use pol_ir::ir::{self, Const, NodeId, Op, Slot};
+use pol_ir::suite;
 use pol_syntax::Span;
 use pol_syntax::ast::{self, BinaryOp, Expr, ExprKind, QuantKind, RuleKind, UnaryOp};
 
 use crate::check::{methods_of, slug};
-use crate::program::{Def, ImportTarget, Origin, PolicyKind};
+use crate::program::{Def, ImportTarget, Origin, PolicyKind, TestDef};
 use crate::ty::Ty;
 use crate::{CheckedProject, Target};
 
@@ -45,6 +46,20 @@ type Result<T> = std::result::Result<T, LowerError>;
 
 /// Lowers a checked program without errors to the IR.
 pub fn lower(checked: &CheckedProject) -> Result<ir::Program> {
+    lower_inner(checked, false).map(|(program, _)| program)
+}
+
+/// Lowers a checked program without errors to the IR, with the `test`
+/// blocks of the project's own files (not the embedded library's), for
+/// `polc test`.
+pub fn lower_with_tests(checked: &CheckedProject) -> Result<(ir::Program, Vec<suite::Test>)> {
+    lower_inner(checked, true)
+}
+
+fn lower_inner(
+    checked: &CheckedProject,
+    with_tests: bool,
+) -> Result<(ir::Program, Vec<suite::Test>)> {
     let errors = checked
         .diagnostics
         .iter()
@@ -137,8 +152,20 @@ pub fn lower(checked: &CheckedProject) -> Result<ir::Program> {
     for index in 0..program.policies.len() {
         policies.push(lowerer.policy(index)?);
     }
+    let mut tests = Vec::new();
+    if with_tests {
+        for def in &program.tests {
+            if program
+                .files
+                .get(def.origin.file)
+                .is_some_and(|f| !f.embedded)
+            {
+                tests.push(lowerer.test(def)?);
+            }
+        }
+    }
     params.extend(lowerer.constants.into_inner());
-    Ok(ir::Program {
+    let program = ir::Program {
         format_version: ir::FORMAT_VERSION,
         schemas,
         enums,
@@ -147,7 +174,8 @@ pub fn lower(checked: &CheckedProject) -> Result<ir::Program> {
         policies,
         sources: program.files.iter().map(|f| f.path.clone()).collect(),
         revision: None,
-    })
+    };
+    Ok((program, tests))
 }
 
 /// The IR type of a checked type.
@@ -386,7 +414,119 @@ impl Lowerer<'_> {
     }
 }
 
+impl Lowerer<'_> {
+    fn test(&self, def: &TestDef) -> Result<suite::Test> {
+        let item = self.item(&def.origin)?;
+        let ast::ItemKind::Test(test) = &item.kind else {
+            return Err(LowerError::Internal(format!(
+                "`{}` is not a test",
+                def.name
+            )));
+        };
+        let mut b = self.builder(&def.origin);
+        let stmts = b.test_stmts(&test.body)?;
+        let loc = b.loc(item.span);
+        Ok(suite::Test {
+            name: def.name.clone(),
+            package: def.origin.package.clone(),
+            loc,
+            body: b.body,
+            stmts,
+        })
+    }
+}
+
 impl BodyBuilder<'_> {
+    fn test_stmts(&mut self, stmts: &[ast::TestStmt]) -> Result<Vec<suite::TestStmt>> {
+        let mut out = Vec::with_capacity(stmts.len());
+        for stmt in stmts {
+            out.push(match stmt {
+                ast::TestStmt::Let(binding) => {
+                    let declared = self.binding_type(binding.name.span)?;
+                    let value = self.expr_as(&binding.value, &declared)?;
+                    let slot = self.bind(binding.name.span, &declared);
+                    suite::TestStmt::Let { slot, value }
+                }
+                ast::TestStmt::Expect(cond) => suite::TestStmt::Expect {
+                    cond: self.expr(cond)?,
+                    loc: self.loc(cond.span),
+                },
+                ast::TestStmt::For {
+                    var,
+                    cases,
+                    body,
+                    span,
+                } => {
+                    let cases_node = self.expr(cases)?;
+                    let elem = match self.type_of(cases)? {
+                        Ty::List(t) | Ty::Set(t) => *t,
+                        Ty::Map(_) => Ty::String,
+                        other => {
+                            return Err(LowerError::Internal(format!("`for` over {other:?}")));
+                        }
+                    };
+                    let var = self.bind(var.span, &elem);
+                    suite::TestStmt::For {
+                        var,
+                        cases: cases_node,
+                        body: self.test_stmts(body)?,
+                        loc: self.loc(*span),
+                    }
+                }
+                ast::TestStmt::With { bindings, body, .. } => {
+                    let mut overrides = Vec::with_capacity(bindings.len());
+                    for (path, value) in bindings {
+                        let (target, ty) = self.override_target(path)?;
+                        overrides.push(suite::Override {
+                            target,
+                            value: self.expr_as(value, &ty)?,
+                        });
+                    }
+                    suite::TestStmt::With {
+                        overrides,
+                        body: self.test_stmts(body)?,
+                    }
+                }
+            });
+        }
+        Ok(out)
+    }
+
+    /// What a `with` replaces, and the type its value must have.
+    fn override_target(&self, path: &ast::Path) -> Result<(suite::OverrideTarget, Ty)> {
+        let program = &self.checked.program;
+        let last = path
+            .segments
+            .last()
+            .ok_or_else(|| LowerError::Internal("an empty `with` path".into()))?;
+        match self.target(last.span) {
+            Some(Target::Def(Def::Param(i))) => {
+                let ty = program.params.get(i as usize).map(|p| p.ty.clone());
+                return Ok((suite::OverrideTarget::Param(i), ty.unwrap_or(Ty::Error)));
+            }
+            Some(Target::Def(Def::Let(i))) => {
+                let ty = program.lets.get(i as usize).map(|l| l.ty.clone());
+                return Ok((suite::OverrideTarget::Let(i), ty.unwrap_or(Ty::Error)));
+            }
+            _ => {}
+        }
+        // A native module's function: `alias.function`.
+        if let [alias, function] = path.segments.as_slice() {
+            let scope = &program.files[self.file].scope;
+            if let Some((ImportTarget::Native(module), _)) = scope.imports.get(&alias.name) {
+                let sig = builtins::module_functions(module)
+                    .find(|b| b.name == function.name)
+                    .ok_or_else(|| LowerError::Internal(format!("`{module}.{}`", function.name)))?;
+                let ty = crate::check::pattern_ty(&sig.ret, None);
+                return Ok((suite::OverrideTarget::Builtin(sig.id), ty));
+            }
+        }
+        Err(LowerError::Internal(format!(
+            "`with {}` resolved to nothing",
+            path.dotted()
+        )))
+    }
+
     fn abs(&self, span: Span) -> (u32, u32) {
         let span = span.shifted(self.offset);
         (span.start, span.end)

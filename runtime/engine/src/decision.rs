@@ -120,6 +120,27 @@ impl Decision {
             .collect()
     }
 
+    /// The reasons a test or a calling policy sees (`d.reasons`,
+    /// `d.fired(reason)`): every fired rule's, then the `default`'s when it
+    /// decided.
+    pub fn reasons(&self, program: &Program) -> Vec<String> {
+        let mut reasons: Vec<String> = self
+            .fired_rules(program)
+            .into_iter()
+            .map(|r| r.reason)
+            .collect();
+        if self.by_default
+            && self.error.is_none()
+            && let Some(default) = program
+                .policies
+                .get(self.policy as usize)
+                .and_then(|p| p.default_rule())
+        {
+            reasons.push(default.reason.clone());
+        }
+        reasons
+    }
+
     /// Whether a `require_approval` rule fired.
     pub fn requires_approval(&self, program: &Program) -> bool {
         self.fired_rules(program)

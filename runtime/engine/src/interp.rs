@@ -45,6 +45,7 @@ pub struct Interpreter<'p, B: Builtins + ?Sized> {
     program: &'p Program,
     builtins: &'p B,
     params: std::borrow::Cow<'p, [Value]>,
+    coverage: Option<&'p Coverage>,
 }
 
 impl<B: Builtins + ?Sized> std::fmt::Debug for Interpreter<'_, B> {
@@ -57,25 +58,102 @@ impl<B: Builtins + ?Sized> std::fmt::Debug for Interpreter<'_, B> {
 
 /// What one evaluation shares: the request time and the lets computed so
 /// far (each at most once per evaluation).
-struct Context {
-    now: i64,
-    lets: RefCell<Vec<Option<Value>>>,
+pub(crate) struct Context {
+    pub(crate) now: i64,
+    pub(crate) lets: RefCell<Vec<Option<Value>>>,
+}
+
+impl Context {
+    /// A context at `now` with `lets` already known (a test's overrides).
+    pub(crate) fn new(program: &Program, now: i64, lets: &[(u32, Value)]) -> Context {
+        let mut known = vec![None; program.lets.len()];
+        for (index, value) in lets {
+            if let Some(slot) = known.get_mut(*index as usize) {
+                *slot = Some(value.clone());
+            }
+        }
+        Context {
+            now,
+            lets: RefCell::new(known),
+        }
+    }
+}
+
+/// Which outcomes each rule of a program has had: fired, and evaluated to
+/// false. Shared by evaluations on several threads (`polc test` runs tests
+/// in parallel), so the flags are atomic.
+#[derive(Debug)]
+pub struct Coverage {
+    /// Per policy, per rule, then one entry for the policy's default.
+    flags: Vec<Vec<std::sync::atomic::AtomicU8>>,
+}
+
+impl Coverage {
+    /// The rule fired (for a default: the default applied).
+    pub const FIRED: u8 = 1;
+    /// The rule's condition was evaluated and false (for a `redact`: it
+    /// also counts when there was nothing to redact).
+    pub const FALSE: u8 = 2;
+
+    /// Empty coverage for `program`.
+    pub fn new(program: &Program) -> Coverage {
+        Coverage {
+            flags: program
+                .policies
+                .iter()
+                .map(|p| {
+                    (0..=p.rules.len())
+                        .map(|_| std::sync::atomic::AtomicU8::new(0))
+                        .collect()
+                })
+                .collect(),
+        }
+    }
+
+    fn record(&self, policy: u32, rule: usize, outcome: u8) {
+        if let Some(flag) = self.flags.get(policy as usize).and_then(|p| p.get(rule)) {
+            flag.fetch_or(outcome, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+
+    /// The outcomes seen for rule `rule` of policy `policy` (an index equal
+    /// to the policy's rule count is its default): a mask of
+    /// [`Coverage::FIRED`] and [`Coverage::FALSE`].
+    pub fn outcomes(&self, policy: usize, rule: usize) -> u8 {
+        self.flags
+            .get(policy)
+            .and_then(|p| p.get(rule))
+            .map_or(0, |f| f.load(std::sync::atomic::Ordering::Relaxed))
+    }
 }
 
 /// Computes a program's params (load-time data) with these builtins. A
 /// param whose value fails to compute makes the program unusable.
 pub fn compute_params<B: Builtins + ?Sized>(program: &Program, builtins: &B) -> Result<Vec<Value>> {
-    let context = Context {
-        now: 0,
-        lets: RefCell::new(vec![None; program.lets.len()]),
-    };
+    compute_params_overriding(program, builtins, &[])
+}
+
+/// Computes a program's params with some of them given (by index): those
+/// are not computed, and params computed from them see the given values
+/// (a test's `with`).
+pub fn compute_params_overriding<B: Builtins + ?Sized>(
+    program: &Program,
+    builtins: &B,
+    given: &[(u32, Value)],
+) -> Result<Vec<Value>> {
+    let context = Context::new(program, 0, &[]);
     let mut params: Vec<Value> = Vec::with_capacity(program.params.len());
-    for param in &program.params {
+    for (index, param) in program.params.iter().enumerate() {
+        if let Some((_, value)) = given.iter().rev().find(|(i, _)| *i as usize == index) {
+            params.push(value.clone());
+            continue;
+        }
         // Each param's value may read the params computed before it.
         let value = Interpreter {
             program,
             builtins,
             params: std::borrow::Cow::Borrowed(params.as_slice()),
+            coverage: None,
         }
         .root(&context, &param.value)
         .map_err(|e| EvalError(format!("param `{}`: {}", param.name, e.0)))?;
@@ -93,6 +171,7 @@ impl<'p, B: Builtins + ?Sized> Interpreter<'p, B> {
             program,
             builtins,
             params: std::borrow::Cow::Owned(params),
+            coverage: None,
         })
     }
 
@@ -106,7 +185,15 @@ impl<'p, B: Builtins + ?Sized> Interpreter<'p, B> {
             program,
             builtins,
             params: std::borrow::Cow::Borrowed(params),
+            coverage: None,
         }
+    }
+
+    /// Records which rules fire and which conditions are false into
+    /// `coverage` (`polc test --coverage`).
+    pub fn with_coverage(mut self, coverage: &'p Coverage) -> Interpreter<'p, B> {
+        self.coverage = Some(coverage);
+        self
     }
 
     /// The program evaluated.
@@ -132,7 +219,7 @@ impl<'p, B: Builtins + ?Sized> Interpreter<'p, B> {
         self.policy(&context, policy, input)
     }
 
-    fn root(&self, context: &Context, body: &Body) -> Result<Value> {
+    pub(crate) fn root(&self, context: &Context, body: &Body) -> Result<Value> {
         let root = body
             .root
             .ok_or_else(|| EvalError("a body without a result".into()))?;
@@ -140,7 +227,7 @@ impl<'p, B: Builtins + ?Sized> Interpreter<'p, B> {
         self.eval(context, body, &mut slots, root)
     }
 
-    fn policy(&self, context: &Context, index: u32, input: Value) -> Decision {
+    pub(crate) fn policy(&self, context: &Context, index: u32, input: Value) -> Decision {
         let Some(policy) = self.program.policies.get(index as usize) else {
             return Decision::error(index, format!("no policy {index}"));
         };
@@ -170,17 +257,21 @@ impl<'p, B: Builtins + ?Sized> Interpreter<'p, B> {
             value: None,
             error: None,
         };
-        let when = |this: &Self, slots: &mut Vec<Value>, rule: &pol_ir::ir::Rule| -> Result<bool> {
-            match rule.when {
-                Some(node) => this.eval(context, body, slots, node)?.as_bool(),
-                None => Ok(true),
+        let when = |this: &Self, slots: &mut Vec<Value>, rule: usize| -> Result<bool> {
+            let holds = match policy.rules.get(rule).and_then(|r| r.when) {
+                Some(node) => this.eval(context, body, slots, node)?.as_bool()?,
+                None => true,
+            };
+            if !holds && let Some(coverage) = this.coverage {
+                coverage.record(index, rule, Coverage::FALSE);
             }
+            Ok(holds)
         };
         match &policy.kind {
             PolicyKind::Decision { default } => {
                 let (mut allow, mut deny) = (false, false);
                 for (i, rule) in policy.rules.iter().enumerate() {
-                    if !when(self, &mut slots, rule)? {
+                    if !when(self, &mut slots, i)? {
                         continue;
                     }
                     match &rule.action {
@@ -191,6 +282,7 @@ impl<'p, B: Builtins + ?Sized> Interpreter<'p, B> {
                                 findings_of(&self.eval(context, body, &mut slots, *findings)?)?;
                             // A redaction with nothing to redact does not fire.
                             if findings.is_empty() {
+                                self.cover(index, i, Coverage::FALSE);
                                 continue;
                             }
                             decision.redactions.push((i as u32, findings));
@@ -201,6 +293,7 @@ impl<'p, B: Builtins + ?Sized> Interpreter<'p, B> {
                         }
                     }
                     decision.fire(i);
+                    self.cover(index, i, Coverage::FIRED);
                 }
                 decision.effect = if deny {
                     Effect::Deny
@@ -208,6 +301,7 @@ impl<'p, B: Builtins + ?Sized> Interpreter<'p, B> {
                     Effect::Allow
                 } else {
                     decision.by_default = true;
+                    self.cover(index, policy.rules.len(), Coverage::FIRED);
                     default.as_ref().map_or(Effect::Deny, |d| d.effect)
                 };
             }
@@ -217,13 +311,15 @@ impl<'p, B: Builtins + ?Sized> Interpreter<'p, B> {
                     let Action::Return { value } = &rule.action else {
                         continue;
                     };
-                    if when(self, &mut slots, rule)? {
+                    if when(self, &mut slots, i)? {
                         decision.value = Some(self.eval(context, body, &mut slots, *value)?);
                         decision.fire(i);
+                        self.cover(index, i, Coverage::FIRED);
                         return Ok(decision);
                     }
                 }
                 decision.by_default = true;
+                self.cover(index, policy.rules.len(), Coverage::FIRED);
                 decision.value = Some(self.eval(context, body, &mut slots, *value)?);
             }
             PolicyKind::Filter { .. } => {
@@ -251,8 +347,9 @@ impl<'p, B: Builtins + ?Sized> Interpreter<'p, B> {
                             break;
                         }
                         set_slot(&mut slots, elem.0, element.clone())?;
-                        if when(self, &mut slots, rule)? {
+                        if when(self, &mut slots, i)? {
                             kept.push(element.clone());
+                            self.cover(index, i, Coverage::FIRED);
                         }
                     }
                     if !kept.is_empty() {
@@ -263,6 +360,12 @@ impl<'p, B: Builtins + ?Sized> Interpreter<'p, B> {
             }
         }
         Ok(decision)
+    }
+
+    fn cover(&self, policy: u32, rule: usize, outcome: u8) {
+        if let Some(coverage) = self.coverage {
+            coverage.record(policy, rule, outcome);
+        }
     }
 
     fn let_value(&self, context: &Context, index: u32) -> Result<Value> {
@@ -281,7 +384,7 @@ impl<'p, B: Builtins + ?Sized> Interpreter<'p, B> {
         Ok(value)
     }
 
-    fn eval(
+    pub(crate) fn eval(
         &self,
         context: &Context,
         body: &Body,
@@ -331,9 +434,7 @@ impl<'p, B: Builtins + ?Sized> Interpreter<'p, B> {
                     return error("`fired` takes a string");
                 };
                 Ok(Value::Bool(
-                    d.fired_rules(self.program)
-                        .iter()
-                        .any(|r| *r.reason == *reason),
+                    d.reasons(self.program).iter().any(|r| **r == *reason),
                 ))
             }
             Op::IfPresent { value, slot, then } => match self.eval(context, body, slots, *value)? {
@@ -496,9 +597,9 @@ impl<'p, B: Builtins + ?Sized> Interpreter<'p, B> {
             DecisionMember::Allowed => Value::Bool(d.effect == Effect::Allow),
             DecisionMember::Denied => Value::Bool(d.effect == Effect::Deny),
             DecisionMember::Reasons => Value::List(
-                d.fired_rules(self.program)
-                    .into_iter()
-                    .map(|r| Value::string(&r.reason))
+                d.reasons(self.program)
+                    .iter()
+                    .map(|r| Value::string(r))
                     .collect(),
             ),
             DecisionMember::RequiresApproval => Value::Bool(d.requires_approval(self.program)),

@@ -17,11 +17,14 @@ pub mod dispatch;
 pub mod engine;
 pub mod interp;
 pub mod report;
+pub mod testing;
 pub mod value;
 
 pub use decision::{Decision, FiredRule};
 pub use decode::{DecodeError, Limits, decode_json};
 pub use dispatch::{CompiledBuiltins, StdBuiltins};
 pub use engine::{Engine, Entrypoint, LoadError};
-pub use interp::{Builtins, EvalError, Interpreter, compute_params};
+pub use interp::{
+    Builtins, Coverage, EvalError, Interpreter, compute_params, compute_params_overriding,
+};
 pub use value::{FindingValue, Value};

@@ -170,6 +170,18 @@ pub struct Policy {
     pub loc: Loc,
 }
 
+impl Policy {
+    /// The written `default` rule: a decision policy's (when written) or a
+    /// value policy's.
+    pub fn default_rule(&self) -> Option<&DefaultRule> {
+        match &self.kind {
+            PolicyKind::Decision { default } => default.as_ref(),
+            PolicyKind::Value { default, .. } => Some(default),
+            PolicyKind::Filter { .. } => None,
+        }
+    }
+}
+
 /// A local `let` of a policy.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LocalLet {

@@ -10,6 +10,7 @@
 
 pub mod builtins;
 pub mod ir;
+pub mod suite;
 pub mod time;
 
 pub use builtins::{Builtin, BuiltinSig, Receiver, TypePattern};
