@@ -127,11 +127,15 @@ fn import_cycles_are_reported() {
 
 #[test]
 fn a_project_package_replaces_the_embedded_one() {
-    // A project that defines `std.guards.input` itself does not clash with
-    // the embedded copy.
-    let own = "package std.guards.input\n\nlet marker = 1\n";
+    // A project that defines `std.guards.input` itself (here: the library's
+    // file plus a let) does not clash with the embedded copy.
+    let (_, library) = pol_stdlib::FILES
+        .iter()
+        .find(|(path, _)| *path == "guards/input.pol")
+        .expect("the input guard is embedded");
+    let own = format!("{library}\nlet marker = 1\n");
     let ws = workspace(&[
-        ("input.pol", own),
+        ("input.pol", own.as_str()),
         (
             "use.pol",
             "package app\nimport std.guards.input\nlet m = input.marker\n",
