@@ -307,7 +307,10 @@ fn the_stdlib_input_guard_runs_with_the_standard_builtins() {
     assert_eq!(&*d.redactions[0].1[0].kind, "email");
 
     let d = decide(r#"{"text": "key AKIAABCDEFGHIJKLMNOP", "role": "user", "tenant": "t1"}"#);
-    assert_eq!(reasons(&program, &d), vec!["secret in prompt"]);
+    assert_eq!(
+        reasons(&program, &d),
+        vec!["secret in prompt", "secret pasted into a prompt"]
+    );
 }
 
 #[test]
@@ -406,4 +409,43 @@ fn param_phrase_sets_and_patterns_are_compiled_once_and_agree_with_per_call_comp
         0,
     );
     assert_eq!(reasons(&program, &denied), vec!["phrase", "pattern"]);
+}
+
+#[test]
+fn a_setting_reads_the_default_it_extends_and_params_read_later_constants() {
+    let program = pol_sema::compile([
+        (
+            "lib.pol".to_string(),
+            "package lib\n\
+             schema In { s: string }\n\
+             param xs: list<string> = [\"a\"]\n\
+             /// Reads a hoisted constant list, which comes after it.\n\
+             param flagged: bool = \"say hi\".contains_any([\"hi\", \"hey\"])\n\
+             policy p(i: In) -> Decision {\n\
+               allow \"listed\" when i.s in xs\n\
+               deny \"flagged\" when not flagged\n\
+               default deny \"not listed\"\n\
+             }\n"
+            .to_string(),
+        ),
+        (
+            "app.pol".to_string(),
+            "package app\nimport lib\nparam lib.xs = lib.xs + [\"b\"]\n".to_string(),
+        ),
+    ])
+    .expect("compiles");
+    let interpreter = Interpreter::new(&program, &pol_runtime::StdBuiltins).expect("params");
+    let index = program
+        .policies
+        .iter()
+        .position(|p| p.name == "lib.p")
+        .expect("lib.p") as u32;
+    for (s, effect) in [
+        ("a", Effect::Allow),
+        ("b", Effect::Allow),
+        ("c", Effect::Deny),
+    ] {
+        let d = interpreter.evaluate(index, record(vec![Value::string(s)]), 0);
+        assert_eq!((d.effect, d.error.clone()), (effect, None), "{s}");
+    }
 }

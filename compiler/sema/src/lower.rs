@@ -109,14 +109,25 @@ fn lower_inner(
         // An importing package's setting replaces the default.
         let setting = program.overrides.iter().find(|o| o.param as usize == index);
         let value = match setting {
-            Some(setting) => lowerer.value_body(
-                &setting.origin,
-                |item| match &item.kind {
-                    ast::ItemKind::ParamOverride(o) => Some(&o.value),
-                    _ => None,
-                },
-                &param.ty,
-            )?,
+            Some(setting) => {
+                let default = lowerer.value_body(
+                    &param.origin,
+                    |item| match &item.kind {
+                        ast::ItemKind::Param(b) => Some(&b.value),
+                        _ => None,
+                    },
+                    &param.ty,
+                )?;
+                let item = lowerer.item(&setting.origin)?;
+                let ast::ItemKind::ParamOverride(o) = &item.kind else {
+                    return Err(LowerError::Internal("a setting that is not one".into()));
+                };
+                let mut builder = lowerer.builder(&setting.origin);
+                builder.default_of = Some((index as u32, default, None));
+                let root = builder.expr_as(&o.value, &param.ty)?;
+                builder.body.root = Some(root);
+                builder.body
+            }
             None => lowerer.value_body(
                 &param.origin,
                 |item| match &item.kind {
@@ -219,6 +230,11 @@ struct BodyBuilder<'a> {
     body: ir::Body,
     locals: HashMap<(u32, u32), Slot>,
     references: HashMap<(u32, u32), Target>,
+    /// While lowering an importing package's setting of param `.0`: the
+    /// param's default body, which references to the param itself read
+    /// (`param lib.xs = lib.xs + ["b"]` extends the default). The default
+    /// becomes a hidden param on first use; `.2` is its index.
+    default_of: Option<(u32, ir::Body, Option<u32>)>,
 }
 
 impl Lowerer<'_> {
@@ -251,6 +267,7 @@ impl Lowerer<'_> {
             body: ir::Body::default(),
             locals: HashMap::new(),
             references,
+            default_of: None,
         }
     }
 
@@ -556,6 +573,43 @@ impl BodyBuilder<'_> {
         }
     }
 
+    /// The param index a reference to param `i` reads: `i`, except inside
+    /// a setting of `i`, where it reads `i`'s default (hoisted into a
+    /// hidden param the first time).
+    fn param_read(&mut self, i: u32) -> u32 {
+        let Some((param, default, hidden)) = &mut self.default_of else {
+            return i;
+        };
+        if *param != i {
+            return i;
+        }
+        if let Some(index) = hidden {
+            return *index;
+        }
+        let mut constants = self.constants.borrow_mut();
+        let index = (self.checked.program.params.len() + constants.len()) as u32;
+        let name = self
+            .checked
+            .program
+            .params
+            .get(i as usize)
+            .map_or_else(String::new, |p| format!("{}.{}", p.origin.package, p.name));
+        constants.push(ir::Param {
+            name: format!("<default>.{name}"),
+            ty: ir_type(
+                &self
+                    .checked
+                    .program
+                    .params
+                    .get(i as usize)
+                    .map_or(Ty::Error, |p| p.ty.clone()),
+            ),
+            value: std::mem::take(default),
+        });
+        *hidden = Some(index);
+        index
+    }
+
     /// Allocates a slot for a binding whose name is at `name` (item-relative).
     fn bind(&mut self, name: Span, ty: &Ty) -> Slot {
         let slot = Slot(self.body.slots.len() as u32);
@@ -810,7 +864,7 @@ impl BodyBuilder<'_> {
                 Ok(Op::Local(slot))
             }
             Some(Target::Def(Def::Let(i))) => Ok(Op::Let(i)),
-            Some(Target::Def(Def::Param(i))) => Ok(Op::Param(i)),
+            Some(Target::Def(Def::Param(i))) => Ok(Op::Param(self.param_read(i))),
             Some(Target::Variant(_, index)) => Ok(Op::Const(Const::Variant(index))),
             other => Err(LowerError::Internal(format!(
                 "`{name}` resolved to {other:?}"
@@ -853,7 +907,10 @@ impl BodyBuilder<'_> {
         // A path to a definition or a variant (`pkg.limit`, `Role.admin`).
         match self.target(name.span) {
             Some(Target::Def(Def::Let(i))) => return Ok(self.push(ty, Op::Let(i))),
-            Some(Target::Def(Def::Param(i))) => return Ok(self.push(ty, Op::Param(i))),
+            Some(Target::Def(Def::Param(i))) => {
+                let read = self.param_read(i);
+                return Ok(self.push(ty, Op::Param(read)));
+            }
             Some(Target::Variant(_, index)) => {
                 return Ok(self.push(ty, Op::Const(Const::Variant(index))));
             }

@@ -142,13 +142,22 @@ pub fn compute_params_overriding<B: Builtins + ?Sized>(
     given: &[(u32, Value)],
 ) -> Result<Vec<Value>> {
     let context = Context::new(program, 0, &[]);
-    let mut params: Vec<Value> = Vec::with_capacity(program.params.len());
-    for (index, param) in program.params.iter().enumerate() {
-        if let Some((_, value)) = given.iter().rev().find(|(i, _)| *i as usize == index) {
-            params.push(value.clone());
+    let mut params: Vec<Value> = vec![Value::None; program.params.len()];
+    let mut known = vec![false; program.params.len()];
+    for (index, value) in given {
+        if let Some(slot) = params.get_mut(*index as usize) {
+            *slot = value.clone();
+            known[*index as usize] = true;
+        }
+    }
+    // Each param is computed after the params it reads (directly, or
+    // through lets and policies it uses): a setting may read a hoisted
+    // constant or the default it extends, which come later in the list.
+    for index in param_order(program)? {
+        if known[index] {
             continue;
         }
-        // Each param's value may read the params computed before it.
+        let param = &program.params[index];
         let value = Interpreter {
             program,
             builtins,
@@ -157,9 +166,92 @@ pub fn compute_params_overriding<B: Builtins + ?Sized>(
         }
         .root(&context, &param.value)
         .map_err(|e| EvalError(format!("param `{}`: {}", param.name, e.0)))?;
-        params.push(value);
+        params[index] = value;
     }
     Ok(params)
+}
+
+/// The params that param `index`'s value reads, directly or through the
+/// lets and policies it uses.
+fn param_dependencies(program: &Program, index: usize) -> Vec<usize> {
+    let mut out = Vec::new();
+    let mut seen_lets = std::collections::HashSet::new();
+    let mut seen_policies = std::collections::HashSet::new();
+    let mut bodies: Vec<&Body> = program
+        .params
+        .get(index)
+        .map(|p| &p.value)
+        .into_iter()
+        .collect();
+    while let Some(body) = bodies.pop() {
+        for node in &body.nodes {
+            match &node.op {
+                Op::Param(j) => out.push(*j as usize),
+                Op::Let(k) => {
+                    if seen_lets.insert(*k)
+                        && let Some(l) = program.lets.get(*k as usize)
+                    {
+                        bodies.push(&l.value);
+                    }
+                }
+                Op::CallPolicy { policy, .. } => {
+                    if seen_policies.insert(*policy)
+                        && let Some(p) = program.policies.get(*policy as usize)
+                    {
+                        bodies.push(&p.body);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+/// The params in an order where each comes after those it reads; an error
+/// names a param that reads itself (the checker rules cycles out, so this
+/// guards a hand-made or corrupted program).
+fn param_order(program: &Program) -> Result<Vec<usize>> {
+    const NEW: u8 = 0;
+    const OPEN: u8 = 1;
+    const DONE: u8 = 2;
+    let n = program.params.len();
+    let mut state = vec![NEW; n];
+    let mut order = Vec::with_capacity(n);
+    for start in 0..n {
+        if state[start] != NEW {
+            continue;
+        }
+        // Iterative depth-first search: (param, its dependencies, next one).
+        let mut stack = vec![(start, param_dependencies(program, start), 0usize)];
+        state[start] = OPEN;
+        while let Some((node, deps, next)) = stack.last_mut() {
+            if let Some(&dep) = deps.get(*next) {
+                *next += 1;
+                match state.get(dep) {
+                    Some(&NEW) => {
+                        state[dep] = OPEN;
+                        let deps = param_dependencies(program, dep);
+                        stack.push((dep, deps, 0));
+                    }
+                    Some(&OPEN) => {
+                        return error(format!(
+                            "param `{}` depends on itself",
+                            program.params[dep].name
+                        ));
+                    }
+                    _ => {}
+                }
+            } else {
+                state[*node] = DONE;
+                order.push(*node);
+                stack.pop();
+            }
+        }
+    }
+    Ok(order)
 }
 
 impl<'p, B: Builtins + ?Sized> Interpreter<'p, B> {
