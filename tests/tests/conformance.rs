@@ -1,9 +1,11 @@
 //! The conformance suite: every `tests/conformance/<suite>/cases.json` case
-//! evaluated on its suite's policies; see `tests/conformance/README.md`.
+//! evaluated on its suite's policies, by the interpreter and by the JIT;
+//! see `tests/conformance/README.md`. Both engines must meet each case's
+//! expectation and give identical decisions.
 
 use std::path::{Path, PathBuf};
 
-use pol_runtime::{Interpreter, Limits, StdBuiltins};
+use pol_runtime::{Engine, EngineKind};
 use serde_json::Value as Json;
 
 fn suites() -> Vec<PathBuf> {
@@ -43,7 +45,12 @@ fn conformance() {
             .collect();
         assert!(problems.is_empty(), "{}: {problems:#?}", suite.display());
         let program = pol_sema::lower::lower(&workspace.checked()).expect("lowers");
-        let interpreter = Interpreter::new(&program, &StdBuiltins).expect("params");
+        let interpreter = Engine::new(program.clone())
+            .and_then(|e| e.with_kind(EngineKind::Interpreter))
+            .expect("loads");
+        let jit = Engine::new(program.clone())
+            .and_then(|e| e.with_kind(EngineKind::Jit))
+            .unwrap_or_else(|e| panic!("{}: {e}", suite.display()));
         let text = std::fs::read_to_string(suite.join("cases.json")).expect("cases.json");
         let list: Vec<Json> =
             serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", suite.display()));
@@ -54,7 +61,7 @@ fn conformance() {
             if let Some(e) = case["entry"].as_str() {
                 entry = e.to_string();
             }
-            let Some(policy) = program.policies.iter().position(|p| p.name == entry) else {
+            if !program.policies.iter().any(|p| p.name == entry) {
                 failures.push(format!("{} / {name}: no entry `{entry}`", suite.display()));
                 continue;
             };
@@ -65,21 +72,23 @@ fn conformance() {
                 Some(text) => text.as_bytes().to_vec(),
                 None => serde_json::to_vec(&case["input"]).expect("input"),
             };
-            let decision = match pol_runtime::decode_json(
-                &program,
-                &program.policies[policy].input,
-                &input,
-                &Limits::default(),
-            ) {
-                Ok(value) => interpreter.evaluate(policy as u32, value, now),
-                Err(e) => pol_runtime::Decision::error(policy as u32, e.to_string()),
-            };
-            let actual = pol_runtime::report::decision_json(&program, &decision);
-            if let Some(problem) = compare(&case["expect"], &actual) {
+            let entrypoint = interpreter.entrypoint(&entry).expect("entrypoint");
+            let suite_name = suite.file_name().and_then(|n| n.to_str()).unwrap_or("?");
+            let expected = interpreter.evaluate_json(entrypoint, &input, now);
+            let expected = pol_runtime::report::decision_json(&program, &expected);
+            let native = jit.evaluate_json(entrypoint, &input, now);
+            let native = pol_runtime::report::decision_json(&program, &native);
+            for (engine, actual) in [("interpreter", &expected), ("jit", &native)] {
+                if let Some(problem) = compare(&case["expect"], actual) {
+                    failures.push(format!(
+                        "{suite_name} / {name} ({engine}): {problem}\n  expected: {}\n  actual:   {actual}",
+                        case["expect"]
+                    ));
+                }
+            }
+            if expected != native {
                 failures.push(format!(
-                    "{} / {name}: {problem}\n  expected: {}\n  actual:   {actual}",
-                    suite.file_name().and_then(|n| n.to_str()).unwrap_or("?"),
-                    case["expect"]
+                    "{suite_name} / {name}: the engines disagree\n  interpreter: {expected}\n  jit:         {native}"
                 ));
             }
         }

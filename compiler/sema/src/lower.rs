@@ -884,7 +884,10 @@ impl BodyBuilder<'_> {
             Ty::Optional(inner) => {
                 let slot = self.temp(inner);
                 let present = self.push(inner, Op::Local(slot));
-                let inner_result = result.unwrap_optional().clone();
+                // The access itself may give `none` (an optional field, a
+                // map lookup, a method returning `T?`), so its node keeps
+                // the optional type; `IfPresent` flattens `T??` to `T?`.
+                let inner_result = result.clone();
                 let op = access(self, present, inner)?;
                 let then = self.push(&inner_result, op);
                 Ok(self.push(

@@ -18,6 +18,9 @@ pub enum LoadError {
     /// A param's value could not be computed, or a host override does not
     /// fit the param's type.
     Param(String),
+    /// The JIT was asked for and cannot run: this machine is not
+    /// supported, or the runtime was built without the `jit` feature.
+    Jit(String),
 }
 
 impl std::fmt::Display for LoadError {
@@ -25,11 +28,22 @@ impl std::fmt::Display for LoadError {
         match self {
             LoadError::Invalid(e) => write!(f, "invalid program: {e}"),
             LoadError::Param(e) => write!(f, "{e}"),
+            LoadError::Jit(e) => write!(f, "the JIT is not available: {e}"),
         }
     }
 }
 
 impl std::error::Error for LoadError {}
+
+/// Which engine evaluates policies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EngineKind {
+    /// Native code compiled by Cranelift: the default.
+    Jit,
+    /// The interpreter: the reference semantics, and the fallback where
+    /// the JIT cannot run.
+    Interpreter,
+}
 
 /// A policy that can be evaluated: a handle from [`Engine::entrypoint`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -69,12 +83,18 @@ pub struct Engine {
     standard: bool,
     params: Vec<Value>,
     limits: Limits,
+    /// The compiled program, when the JIT evaluates.
+    #[cfg(feature = "jit")]
+    native: Option<crate::native::Native>,
+    /// Why the JIT is not used, when it was wanted and could not run.
+    jit_unavailable: Option<String>,
 }
 
 impl std::fmt::Debug for Engine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Engine")
             .field("policies", &self.program.policies.len())
+            .field("kind", &self.kind())
             .field("limits", &self.limits)
             .finish()
     }
@@ -83,11 +103,14 @@ impl std::fmt::Debug for Engine {
 impl Engine {
     /// Verifies a program and computes its params, with the standard
     /// builtins (the phrase sets and regex lists of its params compiled
-    /// once, now) and default limits.
+    /// once, now) and default limits, and compiles it with the JIT (where
+    /// the JIT cannot run, the interpreter evaluates instead, and
+    /// [`Engine::jit_unavailable`] says why).
     pub fn new(program: Program) -> Result<Engine, LoadError> {
-        let mut engine = Engine::with_builtins(program, Arc::new(StdBuiltins))?;
+        let mut engine = Engine::load(program, Arc::new(StdBuiltins))?;
         engine.standard = true;
         engine.builtins = Arc::new(CompiledBuiltins::for_params(&engine.params));
+        engine.start_jit();
         Ok(engine)
     }
 
@@ -96,6 +119,12 @@ impl Engine {
         program: Program,
         builtins: Arc<dyn Builtins>,
     ) -> Result<Engine, LoadError> {
+        let mut engine = Engine::load(program, builtins)?;
+        engine.start_jit();
+        Ok(engine)
+    }
+
+    fn load(program: Program, builtins: Arc<dyn Builtins>) -> Result<Engine, LoadError> {
         ir::verify(&program).map_err(LoadError::Invalid)?;
         let params =
             compute_params(&program, builtins.as_ref()).map_err(|e| LoadError::Param(e.0))?;
@@ -105,7 +134,64 @@ impl Engine {
             standard: false,
             params,
             limits: Limits::default(),
+            #[cfg(feature = "jit")]
+            native: None,
+            jit_unavailable: None,
         })
+    }
+
+    /// Compiles with the JIT; on failure, remembers why and stays on the
+    /// interpreter.
+    fn start_jit(&mut self) {
+        #[cfg(feature = "jit")]
+        match crate::native::Native::new(self.program.clone(), &self.params) {
+            Ok(native) => self.native = Some(native),
+            Err(why) => self.jit_unavailable = Some(why),
+        }
+        #[cfg(not(feature = "jit"))]
+        {
+            self.jit_unavailable = Some("the runtime was built without the `jit` feature".into());
+        }
+    }
+
+    /// Chooses the engine: [`EngineKind::Interpreter`] always works;
+    /// [`EngineKind::Jit`] fails with [`LoadError::Jit`] where the JIT
+    /// cannot run.
+    pub fn with_kind(mut self, kind: EngineKind) -> Result<Engine, LoadError> {
+        match kind {
+            EngineKind::Interpreter => {
+                #[cfg(feature = "jit")]
+                {
+                    self.native = None;
+                }
+                Ok(self)
+            }
+            EngineKind::Jit => {
+                if self.kind() != EngineKind::Jit {
+                    self.jit_unavailable = None;
+                    self.start_jit();
+                }
+                match self.jit_unavailable.take() {
+                    Some(why) => Err(LoadError::Jit(why)),
+                    None => Ok(self),
+                }
+            }
+        }
+    }
+
+    /// The engine that evaluates.
+    pub fn kind(&self) -> EngineKind {
+        #[cfg(feature = "jit")]
+        if self.native.is_some() {
+            return EngineKind::Jit;
+        }
+        EngineKind::Interpreter
+    }
+
+    /// Why the JIT is not evaluating although it was wanted (an
+    /// unsupported machine, or a runtime built without the `jit` feature).
+    pub fn jit_unavailable(&self) -> Option<&str> {
+        self.jit_unavailable.as_deref()
     }
 
     /// Replaces param values from a JSON object of `package.param` to value,
@@ -135,6 +221,10 @@ impl Engine {
         }
         if self.standard {
             self.builtins = Arc::new(CompiledBuiltins::for_params(&self.params));
+        }
+        #[cfg(feature = "jit")]
+        if let Some(native) = &mut self.native {
+            native.set_params(&self.params).map_err(LoadError::Param)?;
         }
         Ok(())
     }
@@ -192,6 +282,10 @@ impl Engine {
 
     /// Evaluates an entrypoint on an already decoded input value.
     pub fn evaluate_value(&self, entry: Entrypoint, input: Value, now: i64) -> Decision {
+        #[cfg(feature = "jit")]
+        if let Some(native) = &self.native {
+            return native.evaluate(self.builtins.as_ref(), entry.0, &input, now);
+        }
         Interpreter::with_params(&self.program, self.builtins.as_ref(), &self.params)
             .evaluate(entry.0, input, now)
     }

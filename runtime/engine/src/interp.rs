@@ -515,6 +515,12 @@ impl<'p, B: Builtins + ?Sized> Interpreter<'p, B> {
                 let Value::Decision(d) = self.eval(context, body, slots, *base)? else {
                     return error("a decision member of a non-decision");
                 };
+                if *member == DecisionMember::Value
+                    && let Some(failure) = &d.error
+                {
+                    // A failed policy has no value: reading it fails too.
+                    return error(format!("the value of a failed decision: {failure}"));
+                }
                 Ok(self.decision_member(&d, *member))
             }
             Op::Fired { base, reason } => {

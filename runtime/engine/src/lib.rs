@@ -16,6 +16,8 @@ pub mod decode;
 pub mod dispatch;
 pub mod engine;
 pub mod interp;
+#[cfg(feature = "jit")]
+mod native;
 pub mod report;
 pub mod testing;
 pub mod value;
@@ -23,7 +25,7 @@ pub mod value;
 pub use decision::{Decision, FiredRule};
 pub use decode::{DecodeError, Limits, decode_json};
 pub use dispatch::{CompiledBuiltins, StdBuiltins};
-pub use engine::{Engine, Entrypoint, LoadError};
+pub use engine::{Engine, EngineKind, Entrypoint, LoadError};
 pub use interp::{
     Builtins, Coverage, EvalError, Interpreter, compute_params, compute_params_overriding,
 };

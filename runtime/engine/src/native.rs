@@ -1,0 +1,218 @@
+//! Evaluation on the JIT (`pol-jit`): the bridge between the runtime's
+//! values and decisions and the JIT's frames.
+
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use pol_ir::Builtin;
+use pol_ir::ir::{Program, Type};
+use pol_jit::{Host, JitError, JitProgram, ParamFrame, Scratch, Shape, Source, Val, View, Writer};
+
+use crate::decision::Decision;
+use crate::interp::Builtins;
+use crate::value::{FindingValue, Value};
+
+impl Source for Value {
+    fn shape(&self) -> Shape<'_> {
+        match self {
+            Value::None | Value::Decision(_) => Shape::None,
+            Value::Bool(b) => Shape::Bool(*b),
+            Value::Int(n) | Value::Duration(n) | Value::Timestamp(n) => Shape::Int(*n),
+            Value::Float(f) => Shape::Float(*f),
+            Value::String(s) => Shape::Str(s),
+            Value::Variant(v) => Shape::Variant(*v),
+            Value::List(items) | Value::Set(items) | Value::Record(items) => {
+                Shape::Seq(items.iter().map(|v| v as &dyn Source).collect())
+            }
+            Value::Map(map) => {
+                Shape::Map(map.iter().map(|(k, v)| (&**k, v as &dyn Source)).collect())
+            }
+            Value::Finding(f) => Shape::Finding {
+                kind: &f.kind,
+                start: f.start,
+                end: f.end,
+                text: &f.text,
+            },
+        }
+    }
+}
+
+/// A frame value as a runtime value.
+pub(crate) fn value_of(val: Val<'_>) -> Value {
+    match val.view() {
+        View::None => Value::None,
+        View::Bool(b) => Value::Bool(b),
+        View::Int(n) => Value::Int(n),
+        View::Float(f) => Value::Float(f),
+        View::Str(s) => Value::string(s),
+        View::Duration(n) => Value::Duration(n),
+        View::Timestamp(n) => Value::Timestamp(n),
+        View::Variant(v) => Value::Variant(v),
+        View::List(items) => Value::List(items.iter().map(value_of).collect()),
+        View::Set(items) => Value::Set(items.iter().map(value_of).collect()),
+        View::Map(entries) => Value::Map(Arc::new(
+            entries
+                .iter()
+                .map(|(k, v)| (Arc::from(k), value_of(v)))
+                .collect::<BTreeMap<_, _>>(),
+        )),
+        View::Record(fields) => Value::Record(fields.iter().map(value_of).collect()),
+        View::Finding {
+            kind,
+            start,
+            end,
+            text,
+        } => Value::Finding(Arc::new(FindingValue {
+            kind: Arc::from(kind),
+            start,
+            end,
+            text: Arc::from(text),
+        })),
+    }
+}
+
+/// The runtime's builtins, as the JIT's host.
+struct HostBuiltins<'b> {
+    builtins: &'b dyn Builtins,
+    /// Params whose values native code passes to builtins are handed over
+    /// as the original values, so builtins compiled for them (phrase sets,
+    /// regex lists) are found by identity.
+    params: &'b HashMap<u64, Value>,
+}
+
+impl Host for HostBuiltins<'_> {
+    fn builtin<'a>(
+        &self,
+        id: Builtin,
+        args: &[Val<'a>],
+        ret: &'a Type,
+        out: &Writer<'a>,
+    ) -> Result<Val<'a>, String> {
+        let args: Vec<Value> = args
+            .iter()
+            .map(|arg| match self.params.get(&arg.identity()) {
+                Some(original) if arg.identity() != 0 => original.clone(),
+                _ => value_of(*arg),
+            })
+            .collect();
+        let value = self.builtins.call(id, &args).map_err(|e| e.0)?;
+        // As the interpreter: the sum of an empty collection is the zero of
+        // the node's type.
+        let value = match (ret, value) {
+            (Type::Float, Value::Int(0)) => Value::Float(0.0),
+            (Type::Duration, Value::Int(0)) => Value::Duration(0),
+            (_, value) => value,
+        };
+        out.encode(ret, &value)
+            .map_err(|e| format!("builtin `{id:?}` returned a value of the wrong type: {e}"))
+    }
+}
+
+/// A program compiled to native code, with its params laid out.
+pub(crate) struct Native {
+    jit: JitProgram,
+    params: ParamFrame,
+    by_identity: HashMap<u64, Value>,
+}
+
+impl std::fmt::Debug for Native {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Native")
+            .field("jit", &self.jit)
+            .finish_non_exhaustive()
+    }
+}
+
+thread_local! {
+    /// Each thread's scratch space, reused by its evaluations.
+    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::new());
+}
+
+impl Native {
+    /// Compiles `program` and lays out `params` (its computed params).
+    pub(crate) fn new(program: Arc<Program>, params: &[Value]) -> Result<Native, String> {
+        let jit = JitProgram::compile(program).map_err(|e| match e {
+            JitError::UnsupportedHost(why) => why,
+            other => other.to_string(),
+        })?;
+        let sources: Vec<&dyn Source> = params.iter().map(|v| v as &dyn Source).collect();
+        let frame = ParamFrame::new(jit.program(), &sources).map_err(|e| e.to_string())?;
+        let mut native = Native {
+            jit,
+            params: frame,
+            by_identity: HashMap::new(),
+        };
+        native.set_params(params)?;
+        Ok(native)
+    }
+
+    /// Lays out new param values.
+    pub(crate) fn set_params(&mut self, params: &[Value]) -> Result<(), String> {
+        let sources: Vec<&dyn Source> = params.iter().map(|v| v as &dyn Source).collect();
+        self.params = ParamFrame::new(self.jit.program(), &sources).map_err(|e| e.to_string())?;
+        self.by_identity = params
+            .iter()
+            .enumerate()
+            .filter_map(|(i, v)| {
+                let id = self.params.identity(self.jit.program(), i);
+                (id != 0).then(|| (id, v.clone()))
+            })
+            .collect();
+        Ok(())
+    }
+
+    /// Evaluates policy `policy` on `input` at `now`.
+    pub(crate) fn evaluate(
+        &self,
+        builtins: &dyn Builtins,
+        policy: u32,
+        input: &Value,
+        now: i64,
+    ) -> Decision {
+        let host = HostBuiltins {
+            builtins,
+            params: &self.by_identity,
+        };
+        let run = |scratch: &mut Scratch| {
+            let outcome = self
+                .jit
+                .evaluate(scratch, &self.params, &host, policy, input, now);
+            match outcome.error {
+                Some(error) => Decision::error(policy, error),
+                None => Decision {
+                    policy,
+                    effect: outcome.effect,
+                    fired: outcome.fired,
+                    by_default: outcome.by_default,
+                    redactions: outcome
+                        .redactions
+                        .iter()
+                        .map(|(rule, findings)| (*rule, findings_of(*findings)))
+                        .collect(),
+                    value: outcome.value.map(value_of),
+                    error: None,
+                },
+            }
+        };
+        // A builtin that evaluates another policy on this thread gets
+        // scratch space of its own.
+        SCRATCH.with(|cell| match cell.try_borrow_mut() {
+            Ok(mut scratch) => run(&mut scratch),
+            Err(_) => run(&mut Scratch::new()),
+        })
+    }
+}
+
+fn findings_of(list: Val<'_>) -> Vec<FindingValue> {
+    match value_of(list) {
+        Value::List(items) => items
+            .iter()
+            .filter_map(|v| match v {
+                Value::Finding(f) => Some((**f).clone()),
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
