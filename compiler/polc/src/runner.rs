@@ -27,9 +27,10 @@ pub(crate) struct TestArgs {
     /// Run only the tests whose name or package contains this text.
     #[arg(long)]
     filter: Option<String>,
-    /// The engine that evaluates the policies.
-    #[arg(long, value_enum, default_value_t = EngineChoice::Interp)]
-    engine: EngineChoice,
+    /// The engine that evaluates the policies: the JIT, unless coverage is
+    /// measured (on the interpreter).
+    #[arg(long, value_enum)]
+    engine: Option<EngineChoice>,
     /// How to print results.
     #[arg(long, value_enum, default_value_t = TestFormat::Human)]
     format: TestFormat,
@@ -57,6 +58,8 @@ pub(crate) struct TestArgs {
 /// Engines `polc test` can run policies on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub(crate) enum EngineChoice {
+    /// Native code compiled by Cranelift.
+    Jit,
     /// The interpreter: the reference semantics.
     Interp,
 }
@@ -115,16 +118,25 @@ pub(crate) fn test(args: &TestArgs) -> ExitCode {
         Ok(lowered) => lowered,
         Err(e) => return usage(e),
     };
-    let runner = match TestRunner::new(&program, now) {
+    let want_coverage = args.coverage || args.fail_under.is_some();
+    let engine = match (args.engine, want_coverage) {
+        (Some(EngineChoice::Jit), true) => {
+            return usage(
+                "coverage is measured on the interpreter: drop `--engine jit` or use `--engine interp`",
+            );
+        }
+        (Some(EngineChoice::Interp), _) | (None, true) => pol_runtime::EngineKind::Interpreter,
+        (Some(EngineChoice::Jit), false) | (None, false) => pol_runtime::EngineKind::Jit,
+    };
+    let runner = match TestRunner::with_engine(&program, now, engine) {
         Ok(runner) => runner,
-        Err(e) => return usage(format!("the program's params could not be computed: {e}")),
+        Err(e) => return usage(format!("cannot run the tests: {e}")),
     };
     let (selected, skipped): (Vec<&Test>, Vec<&Test>) = tests.iter().partition(|t| {
         args.filter
             .as_deref()
             .is_none_or(|f| t.name.contains(f) || t.package.contains(f))
     });
-    let want_coverage = args.coverage || args.fail_under.is_some();
     let coverage = want_coverage.then(|| Coverage::new(&program));
     let results = run_parallel(&runner, &selected, coverage.as_ref());
     let reported: Vec<Reported<'_>> = selected

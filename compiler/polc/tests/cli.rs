@@ -326,3 +326,23 @@ fn test_without_tests_says_so() {
     assert_eq!(code, 2);
     assert!(stderr.contains("--now `yesterday`"), "{stderr}");
 }
+
+#[test]
+fn test_engines_report_the_same_failures() {
+    let (code, jit, _) = polc(&["test", "--engine", "jit", "fixtures/tests-fail"]);
+    assert_eq!(code, 1);
+    let (_, interp, _) = polc(&["test", "--engine", "interp", "fixtures/tests-fail"]);
+    assert_eq!(jit, interp);
+    let (code, _, stderr) = polc(&[
+        "test",
+        "--engine",
+        "jit",
+        "--coverage",
+        "fixtures/tests-pass",
+    ]);
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("coverage is measured on the interpreter"),
+        "{stderr}"
+    );
+}

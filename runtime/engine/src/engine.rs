@@ -248,6 +248,12 @@ impl Engine {
             .map(|i| Entrypoint(i as u32))
     }
 
+    /// The policy index of an entrypoint (its position in
+    /// [`Program::policies`]), for hosts that read the program.
+    pub fn entrypoint_index(&self, entry: Entrypoint) -> Option<u32> {
+        ((entry.0 as usize) < self.program.policies.len()).then_some(entry.0)
+    }
+
     /// The qualified names of every policy.
     pub fn entrypoints(&self) -> impl Iterator<Item = &str> {
         self.program.policies.iter().map(|p| p.name.as_str())

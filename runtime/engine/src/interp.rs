@@ -46,6 +46,17 @@ pub struct Interpreter<'p, B: Builtins + ?Sized> {
     builtins: &'p B,
     params: std::borrow::Cow<'p, [Value]>,
     coverage: Option<&'p Coverage>,
+    /// Where policy calls go instead of this interpreter (a test running
+    /// on the JIT evaluates its own statements here and its policies
+    /// there).
+    calls: Option<&'p dyn PolicyCalls>,
+}
+
+/// Evaluates policy calls for an [`Interpreter`] (see
+/// `Interpreter::with_policy_calls`).
+pub(crate) trait PolicyCalls {
+    /// Evaluates `policy` on `input` at `now`.
+    fn call(&self, policy: u32, input: Value, now: i64) -> Decision;
 }
 
 impl<B: Builtins + ?Sized> std::fmt::Debug for Interpreter<'_, B> {
@@ -163,6 +174,7 @@ pub fn compute_params_overriding<B: Builtins + ?Sized>(
             builtins,
             params: std::borrow::Cow::Borrowed(params.as_slice()),
             coverage: None,
+            calls: None,
         }
         .root(&context, &param.value)
         .map_err(|e| EvalError(format!("param `{}`: {}", param.name, e.0)))?;
@@ -264,6 +276,7 @@ impl<'p, B: Builtins + ?Sized> Interpreter<'p, B> {
             builtins,
             params: std::borrow::Cow::Owned(params),
             coverage: None,
+            calls: None,
         })
     }
 
@@ -278,7 +291,14 @@ impl<'p, B: Builtins + ?Sized> Interpreter<'p, B> {
             builtins,
             params: std::borrow::Cow::Borrowed(params),
             coverage: None,
+            calls: None,
         }
+    }
+
+    /// Sends policy calls to `calls` instead of evaluating them here.
+    pub(crate) fn with_policy_calls(mut self, calls: &'p dyn PolicyCalls) -> Interpreter<'p, B> {
+        self.calls = Some(calls);
+        self
     }
 
     /// Records which rules fire and which conditions are false into
@@ -670,9 +690,11 @@ impl<'p, B: Builtins + ?Sized> Interpreter<'p, B> {
             }
             Op::CallPolicy { policy, input } => {
                 let input = self.eval(context, body, slots, *input)?;
-                Ok(Value::Decision(Arc::new(
-                    self.policy(context, *policy, input),
-                )))
+                let decision = match self.calls {
+                    Some(calls) => calls.call(*policy, input, context.now),
+                    None => self.policy(context, *policy, input),
+                };
+                Ok(Value::Decision(Arc::new(decision)))
             }
         }
     }

@@ -109,11 +109,17 @@ impl Host for HostBuiltins<'_> {
     }
 }
 
+/// Params laid out for native code, with the identities of their
+/// collections (see [`HostBuiltins`]).
+pub(crate) struct NativeParams {
+    frame: ParamFrame,
+    by_identity: HashMap<u64, Value>,
+}
+
 /// A program compiled to native code, with its params laid out.
 pub(crate) struct Native {
     jit: JitProgram,
-    params: ParamFrame,
-    by_identity: HashMap<u64, Value>,
+    params: NativeParams,
 }
 
 impl std::fmt::Debug for Native {
@@ -136,30 +142,20 @@ impl Native {
             JitError::UnsupportedHost(why) => why,
             other => other.to_string(),
         })?;
-        let sources: Vec<&dyn Source> = params.iter().map(|v| v as &dyn Source).collect();
-        let frame = ParamFrame::new(jit.program(), &sources).map_err(|e| e.to_string())?;
-        let mut native = Native {
-            jit,
-            params: frame,
-            by_identity: HashMap::new(),
-        };
-        native.set_params(params)?;
-        Ok(native)
+        let params = lay_out(&jit, params)?;
+        Ok(Native { jit, params })
     }
 
     /// Lays out new param values.
     pub(crate) fn set_params(&mut self, params: &[Value]) -> Result<(), String> {
-        let sources: Vec<&dyn Source> = params.iter().map(|v| v as &dyn Source).collect();
-        self.params = ParamFrame::new(self.jit.program(), &sources).map_err(|e| e.to_string())?;
-        self.by_identity = params
-            .iter()
-            .enumerate()
-            .filter_map(|(i, v)| {
-                let id = self.params.identity(self.jit.program(), i);
-                (id != 0).then(|| (id, v.clone()))
-            })
-            .collect();
+        self.params = lay_out(&self.jit, params)?;
         Ok(())
+    }
+
+    /// Lays out other param values, for evaluations with
+    /// [`Native::evaluate_with`] (a test's `with`).
+    pub(crate) fn params_for(&self, params: &[Value]) -> Result<NativeParams, String> {
+        lay_out(&self.jit, params)
     }
 
     /// Evaluates policy `policy` on `input` at `now`.
@@ -170,14 +166,41 @@ impl Native {
         input: &Value,
         now: i64,
     ) -> Decision {
+        self.evaluate_with(&self.params, builtins, policy, input, now, &[])
+    }
+
+    /// Evaluates with the compiled params and some lets given in advance.
+    pub(crate) fn evaluate_lets(
+        &self,
+        builtins: &dyn Builtins,
+        policy: u32,
+        input: &Value,
+        now: i64,
+        lets: &[(u32, Value)],
+    ) -> Decision {
+        self.evaluate_with(&self.params, builtins, policy, input, now, lets)
+    }
+
+    /// Evaluates with other params and some lets given in advance.
+    pub(crate) fn evaluate_with(
+        &self,
+        params: &NativeParams,
+        builtins: &dyn Builtins,
+        policy: u32,
+        input: &Value,
+        now: i64,
+        lets: &[(u32, Value)],
+    ) -> Decision {
         let host = HostBuiltins {
             builtins,
-            params: &self.by_identity,
+            params: &params.by_identity,
         };
+        let lets: Vec<(u32, &dyn Source)> =
+            lets.iter().map(|(i, v)| (*i, v as &dyn Source)).collect();
         let run = |scratch: &mut Scratch| {
-            let outcome = self
-                .jit
-                .evaluate(scratch, &self.params, &host, policy, input, now);
+            let outcome =
+                self.jit
+                    .evaluate(scratch, &params.frame, &host, policy, input, now, &lets);
             match outcome.error {
                 Some(error) => Decision::error(policy, error),
                 None => Decision {
@@ -202,6 +225,20 @@ impl Native {
             Err(_) => run(&mut Scratch::new()),
         })
     }
+}
+
+fn lay_out(jit: &JitProgram, params: &[Value]) -> Result<NativeParams, String> {
+    let sources: Vec<&dyn Source> = params.iter().map(|v| v as &dyn Source).collect();
+    let frame = ParamFrame::new(jit.program(), &sources).map_err(|e| e.to_string())?;
+    let by_identity = params
+        .iter()
+        .enumerate()
+        .filter_map(|(i, v)| {
+            let id = frame.identity(jit.program(), i);
+            (id != 0).then(|| (id, v.clone()))
+        })
+        .collect();
+    Ok(NativeParams { frame, by_identity })
 }
 
 fn findings_of(list: Val<'_>) -> Vec<FindingValue> {

@@ -32,6 +32,9 @@ pub struct TestRunner<'p> {
     params: Vec<Value>,
     builtins: CompiledBuiltins,
     now: i64,
+    /// The program compiled, when policies run on the JIT.
+    #[cfg(feature = "jit")]
+    native: Option<crate::native::Native>,
 }
 
 /// The result of one case of a test: the test's main case (statements
@@ -96,6 +99,35 @@ struct Scope<'s> {
     lets: &'s [(u32, Value)],
     /// The builtins replaced.
     mocks: &'s [(Builtin, Value)],
+    /// `params` laid out for native code (on the JIT; `None` means the
+    /// runner's own layout).
+    #[cfg(feature = "jit")]
+    native: Option<&'s crate::native::NativeParams>,
+}
+
+/// Policy calls of a test's statements, sent to native code with the
+/// scope's params, mocked builtins and fixed lets.
+#[cfg(feature = "jit")]
+struct NativeCalls<'s> {
+    native: &'s crate::native::Native,
+    params: Option<&'s crate::native::NativeParams>,
+    builtins: &'s Mocked<'s>,
+    lets: &'s [(u32, Value)],
+}
+
+#[cfg(feature = "jit")]
+impl crate::interp::PolicyCalls for NativeCalls<'_> {
+    fn call(&self, policy: u32, input: Value, now: i64) -> Decision {
+        match self.params {
+            Some(params) => {
+                self.native
+                    .evaluate_with(params, self.builtins, policy, &input, now, self.lets)
+            }
+            None => self
+                .native
+                .evaluate_lets(self.builtins, policy, &input, now, self.lets),
+        }
+    }
 }
 
 /// Builtins with some of them replaced by fixed results (the last
@@ -125,7 +157,41 @@ impl<'p> TestRunner<'p> {
             params,
             builtins,
             now,
+            #[cfg(feature = "jit")]
+            native: None,
         })
+    }
+
+    /// Prepares to run tests with policies evaluated by `kind`: the test's
+    /// own statements always run on the interpreter; with
+    /// [`EngineKind::Jit`](crate::EngineKind::Jit), every policy they call
+    /// runs on native code (with the same overrides and mocks). Fails when
+    /// a param cannot be computed or the JIT cannot run here.
+    pub fn with_engine(
+        program: &'p Program,
+        now: i64,
+        kind: crate::EngineKind,
+    ) -> Result<TestRunner<'p>, EvalError> {
+        let runner = TestRunner::new(program, now)?;
+        match kind {
+            crate::EngineKind::Interpreter => Ok(runner),
+            #[cfg(feature = "jit")]
+            crate::EngineKind::Jit => {
+                let native = crate::native::Native::new(
+                    std::sync::Arc::new(program.clone()),
+                    &runner.params,
+                )
+                .map_err(|why| EvalError(format!("the JIT is not available: {why}")))?;
+                Ok(TestRunner {
+                    native: Some(native),
+                    ..runner
+                })
+            }
+            #[cfg(not(feature = "jit"))]
+            crate::EngineKind::Jit => Err(EvalError(
+                "the JIT is not available: the runtime was built without the `jit` feature".into(),
+            )),
+        }
     }
 
     /// The program the tests run against.
@@ -141,8 +207,12 @@ impl<'p> TestRunner<'p> {
             given: &[],
             lets: &[],
             mocks: &[],
+            #[cfg(feature = "jit")]
+            native: None,
         };
         let mut run = Run {
+            #[cfg(feature = "jit")]
+            native: self.native.as_ref(),
             program: self.program,
             test,
             now: self.now,
@@ -170,6 +240,8 @@ impl<'p> TestRunner<'p> {
 }
 
 struct Run<'r> {
+    #[cfg(feature = "jit")]
+    native: Option<&'r crate::native::Native>,
     program: &'r Program,
     test: &'r Test,
     now: i64,
@@ -196,6 +268,21 @@ impl Run<'_> {
             Some(coverage) => interpreter.with_coverage(coverage),
             None => interpreter,
         };
+        #[cfg(feature = "jit")]
+        if let Some(native) = self.native {
+            let calls = NativeCalls {
+                native,
+                params: scope.native,
+                builtins: &builtins,
+                lets: scope.lets,
+            };
+            return interpreter.with_policy_calls(&calls).eval(
+                &context,
+                &self.test.body,
+                slots,
+                node,
+            );
+        }
         interpreter.eval(&context, &self.test.body, slots, node)
     }
 
@@ -293,12 +380,27 @@ impl Run<'_> {
                         compiled = CompiledBuiltins::for_params(&recomputed);
                         (recomputed.as_slice(), &compiled)
                     };
+                    #[cfg(feature = "jit")]
+                    let laid_out;
+                    #[cfg(feature = "jit")]
+                    let native = match self.native {
+                        Some(native) if given.len() != params_before => {
+                            laid_out = match native.params_for(params) {
+                                Ok(p) => p,
+                                Err(e) => return self.fail(case, self.test.loc, EvalError(e)),
+                            };
+                            Some(&laid_out)
+                        }
+                        _ => scope.native,
+                    };
                     let inner = Scope {
                         params,
                         builtins,
                         given: &given,
                         lets: &lets,
                         mocks: &mocks,
+                        #[cfg(feature = "jit")]
+                        native,
                     };
                     if !self.stmts(&inner, case, body) {
                         return false;

@@ -326,6 +326,7 @@ impl JitProgram {
         policy: u32,
         input: &dyn Source,
         now: i64,
+        preset_lets: &[(u32, &dyn Source)],
     ) -> Outcome<'a> {
         let program: &Program = &self.program;
         let failed = |message: String| Outcome {
@@ -361,6 +362,20 @@ impl JitProgram {
             Ok(val) => val.slot,
             Err(e) => return failed(format!("{name}: {e}")),
         };
+        // Lets given in advance (a test's `with`) count as computed.
+        for (index, value) in preset_lets {
+            let Some(item) = program.lets.get(*index as usize) else {
+                continue;
+            };
+            match frame::encode(program, arena, &item.ty, *value) {
+                // SAFETY: `index` is within the let caches, sized above.
+                Ok(val) => unsafe {
+                    *lets.add(*index as usize) = val.slot;
+                    *let_state.add(*index as usize) = 1;
+                },
+                Err(e) => return failed(format!("{name}: let `{}`: {e}", item.name)),
+            }
+        }
         let block = shims::new_block(self, arena, policy);
         let run = Run {
             jit: self,
