@@ -346,3 +346,20 @@ fn test_engines_report_the_same_failures() {
         "{stderr}"
     );
 }
+
+#[test]
+fn eval_engines_print_the_same_decision() {
+    for input in [
+        "fixtures/eval/traversal.json",
+        "fixtures/eval/allowed.json",
+        "fixtures/eval/malformed.json",
+    ] {
+        let (_, jit, _) = eval(input, &["--format", "json", "--engine", "jit"]);
+        let (_, interp, _) = eval(input, &["--format", "json", "--engine", "interp"]);
+        assert_eq!(jit, interp, "{input}");
+        let params = ["--params", "fixtures/eval/params.json", "--format", "json"];
+        let (_, jit, _) = eval(input, &[&params[..], &["--engine", "jit"]].concat());
+        let (_, interp, _) = eval(input, &[&params[..], &["--engine", "interp"]].concat());
+        assert_eq!(jit, interp, "{input} with params");
+    }
+}
