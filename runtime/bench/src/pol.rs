@@ -30,7 +30,7 @@ use crate::{Outcome, ToolVerdict, W4_PAGING_ALERTS, Workload};
 macro_rules! with_pol_engines {
     ($f:ident ( $($arg:expr),* $(,)? )) => {{
         $f::<$crate::pol::PolInterpreter>($($arg),*);
-        // The JIT: `$f::<$crate::pol::PolJit>($($arg),*);`
+        $f::<$crate::pol::PolJit>($($arg),*);
     }};
 }
 
@@ -260,4 +260,67 @@ pub fn generated_project(lines: usize) -> Vec<(String, String)> {
         n += 1;
     }
     files
+}
+
+/// The JIT, through the embedding API (`Engine` with `EngineKind::Jit`).
+/// Its eval-only time includes laying the decoded input out as a frame:
+/// the JIT has no decoder of its own yet.
+#[derive(Debug)]
+pub struct PolJit {
+    engine: pol_runtime::Engine,
+}
+
+impl PolEngine for PolJit {
+    const NAME: &'static str = "pol-jit";
+    type Entry = pol_runtime::Entrypoint;
+    type Input = Value;
+    type Scratch = ();
+    type Output<'a> = Decision;
+
+    fn load(program: Program) -> Self {
+        let engine = pol_runtime::Engine::new(program)
+            .and_then(|e| e.with_kind(pol_runtime::EngineKind::Jit))
+            .expect("the workload programs load on the JIT");
+        PolJit { engine }
+    }
+
+    fn entry(&self, name: &str) -> pol_runtime::Entrypoint {
+        self.engine
+            .entrypoint(name)
+            .unwrap_or_else(|| panic!("no entrypoint {name}"))
+    }
+
+    fn scratch(&self) {}
+
+    fn decode(&self, entry: pol_runtime::Entrypoint, json: &[u8]) -> Value {
+        let program = self.engine.program();
+        let index = self.engine.entrypoint_index(entry).expect("entrypoint") as usize;
+        let policy = &program.policies[index];
+        decode_json(program, &policy.input, json, &Limits::default())
+            .unwrap_or_else(|e| panic!("benchmark input does not decode: {e}"))
+    }
+
+    fn eval<'a>(
+        &'a self,
+        _: &'a mut (),
+        entry: pol_runtime::Entrypoint,
+        input: &'a Value,
+        now: i64,
+    ) -> Decision {
+        self.engine.evaluate_value(entry, input.clone(), now)
+    }
+
+    fn eval_json<'a>(
+        &'a self,
+        _: &'a mut (),
+        entry: pol_runtime::Entrypoint,
+        json: &'a [u8],
+        now: i64,
+    ) -> Decision {
+        self.engine.evaluate_json(entry, json, now)
+    }
+
+    fn report(&self, output: &Decision) -> serde_json::Value {
+        pol_runtime::report::decision_json(self.engine.program(), output)
+    }
 }
