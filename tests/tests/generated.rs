@@ -6,9 +6,12 @@
 //! * the reference [`Interpreter`] over the plain [`StdBuiltins`];
 //! * the interpreter over [`CompiledBuiltins`] (phrase sets and regex lists
 //!   of params and hoisted constants compiled once, as the engine does);
-//! * for every twentieth seed, the embedding [`Engine`] (JSON in, decision
-//!   out, host params through `set_params_json`);
-//! * the JIT, once it lands (see [`compare`]).
+//! * the embedding [`Engine`] on the JIT (JSON in, decision out, host
+//!   params through `set_params_json`): the differential test of the two
+//!   engines.
+//!
+//! Every twentieth seed also compares a cold compile with the incremental
+//! one.
 //!
 //! Reproduce one seed with `cargo run -p pol-gen --example dump -- SEED DIR`,
 //! then `polc check DIR` and
@@ -175,7 +178,7 @@ fn run_seed(
                         .entry(kind)
                         .or_insert(format!("seed {seed}: {example}"));
                 };
-                evaluate_cases(&program, generated, full, &mut fail, &mut record)
+                evaluate_cases(&program, generated, &mut fail, &mut record)
             }));
             if let Err(payload) = outcome {
                 fail(format!("evaluation panicked: {}", panic_message(&*payload)));
@@ -189,7 +192,6 @@ fn run_seed(
 fn evaluate_cases(
     program: &Program,
     generated: &pol_gen::Generated,
-    full: bool,
     fail: &mut dyn FnMut(String),
     record: &mut dyn FnMut(String, String),
 ) {
@@ -250,7 +252,6 @@ fn evaluate_cases(
         }
         Some(engine)
     };
-    let _ = full;
     for (entry, json) in &generated.cases {
         let Some(index) = program.policies.iter().position(|p| &p.name == entry) else {
             fail(format!("no entrypoint `{entry}`"));
@@ -431,34 +432,12 @@ fn fits(program: &Program, ty: &Type, value: &Value, none_anywhere: bool) -> boo
 
 /// Compares two engines' decisions, rendered as the JSON hosts receive.
 ///
-/// Adding the JIT: in `evaluate_cases`, build a JIT engine once per program
-/// (after the params are set) and add it to the engines each case runs on.
-/// With the engine API that is landing (`EngineKind`), that is:
-///
-/// ```ignore
-/// let mut jit = Engine::new(program.clone())
-///     .and_then(|e| e.with_kind(pol_runtime::EngineKind::Jit))
-///     .expect("the JIT compiles every checked program"); // no silent fallback
-/// if let Some(json) = &generated.params {
-///     jit.set_params_json(json.as_bytes()).expect("params");
-/// }
-/// // ... per case, with the same input JSON and `now`:
-/// attempt("jit", &|| {
-///     let ep = jit.entrypoint(entry).expect("entrypoint");
-///     jit.evaluate_json(ep, json.as_bytes(), generated.now)
-/// });
-/// ```
-///
 /// Every decision is rendered with `pol_runtime::report::decision_json` and
 /// must equal the reference interpreter's (`==` on the JSON, error messages
-/// included: the JIT reproduces the interpreter's exact messages). Two
-/// caveats: the JSON renders NaN and both infinities as `null`, so a float
+/// included: the JIT reproduces the interpreter's exact messages). One
+/// caveat: the JSON renders NaN and both infinities as `null`, so a float
 /// that is NaN in one engine and infinite in the other compares equal (the
-/// generator computes both); and `Engine::new` alone falls back to the
-/// interpreter where the JIT cannot compile a program, so the `full` seeds'
-/// `engine` below only tests the JIT when it compiles (today it fails to
-/// compile every generated program, on the standard library's first let,
-/// and the interpreter runs).
+/// generator computes both).
 fn compare(a: &serde_json::Value, b: &serde_json::Value) -> Option<String> {
     if a == b {
         return None;

@@ -680,13 +680,7 @@ impl<'p, B: Builtins + ?Sized> Interpreter<'p, B> {
             Op::Builtin { id, args } => {
                 let args = self.all(context, body, slots, args)?;
                 let value = self.builtins.call(*id, &args)?;
-                // The sum of an empty collection is the zero of its element
-                // type, which only the node's type tells.
-                Ok(match (&current.ty, value) {
-                    (pol_ir::ir::Type::Float, Value::Int(0)) => Value::Float(0.0),
-                    (pol_ir::ir::Type::Duration, Value::Int(0)) => Value::Duration(0),
-                    (_, value) => value,
-                })
+                Ok(conform_result(&current.ty, value))
             }
             Op::CallPolicy { policy, input } => {
                 let input = self.eval(context, body, slots, *input)?;
@@ -979,6 +973,17 @@ fn compare(kind: Ordered, l: &Value, r: &Value) -> Result<Option<Ordering>> {
             ));
         }
     })
+}
+
+/// A builtin's result as a value of its call's type: the sum of an empty
+/// collection is the zero of its element type, which only the call's type
+/// tells (builtins see values, not types). Both engines apply this.
+pub(crate) fn conform_result(ty: &pol_ir::ir::Type, value: Value) -> Value {
+    match (ty, value) {
+        (pol_ir::ir::Type::Float, Value::Int(0)) => Value::Float(0.0),
+        (pol_ir::ir::Type::Duration, Value::Int(0)) => Value::Duration(0),
+        (_, value) => value,
+    }
 }
 
 fn constant(c: &Const) -> Value {

@@ -97,13 +97,7 @@ impl Host for HostBuiltins<'_> {
             })
             .collect();
         let value = self.builtins.call(id, &args).map_err(|e| e.0)?;
-        // As the interpreter: the sum of an empty collection is the zero of
-        // the node's type.
-        let value = match (ret, value) {
-            (Type::Float, Value::Int(0)) => Value::Float(0.0),
-            (Type::Duration, Value::Int(0)) => Value::Duration(0),
-            (_, value) => value,
-        };
+        let value = crate::interp::conform_result(ret, value);
         out.encode(ret, &value)
             .map_err(|e| format!("builtin `{id:?}` returned a value of the wrong type: {e}"))
     }

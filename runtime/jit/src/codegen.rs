@@ -976,15 +976,7 @@ impl<'a, 'f> FnGen<'a, 'f> {
                 key,
                 elem,
                 body,
-            } => self.quant(
-                ty,
-                *kind,
-                *over,
-                *collection,
-                key.map(|k| k.0),
-                elem.0,
-                *body,
-            ),
+            } => self.quant(*kind, *over, *collection, key.map(|k| k.0), elem.0, *body),
             Op::List(items) | Op::Set(items) => {
                 let values = items
                     .iter()
@@ -1386,10 +1378,8 @@ impl<'a, 'f> FnGen<'a, 'f> {
         }
     }
 
-    #[expect(clippy::too_many_arguments, reason = "the parts of a quantifier node")]
     fn quant(
         &mut self,
-        ty: &Type,
         kind: QuantKind,
         over: CollectionKind,
         collection: NodeId,
@@ -1513,10 +1503,6 @@ impl<'a, 'f> FnGen<'a, 'f> {
                 a: buffer.ok_or_else(|| codegen_error("map buffer"))?,
                 b: coll.b,
             },
-        })
-        .map(|v| {
-            let _ = ty;
-            v
         })
     }
 }
