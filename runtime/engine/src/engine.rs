@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use pol_ir::bundle::{self, BundleError, Manifest, SignatureStatus, Trust};
 use pol_ir::ir::{self, Program};
 
 use crate::decision::Decision;
@@ -21,6 +22,10 @@ pub enum LoadError {
     /// The JIT was asked for and cannot run: this machine is not
     /// supported, or the runtime was built without the `jit` feature.
     Jit(String),
+    /// A bundle was refused (see [`BundleError`] for the causes).
+    Bundle(BundleError),
+    /// A bundle file could not be read.
+    Io(String),
 }
 
 impl std::fmt::Display for LoadError {
@@ -29,6 +34,8 @@ impl std::fmt::Display for LoadError {
             LoadError::Invalid(e) => write!(f, "invalid program: {e}"),
             LoadError::Param(e) => write!(f, "{e}"),
             LoadError::Jit(e) => write!(f, "the JIT is not available: {e}"),
+            LoadError::Bundle(e) => write!(f, "{e}"),
+            LoadError::Io(e) => write!(f, "{e}"),
         }
     }
 }
@@ -88,6 +95,8 @@ pub struct Engine {
     native: Option<crate::native::Native>,
     /// Why the JIT is not used, when it was wanted and could not run.
     jit_unavailable: Option<String>,
+    /// The bundle's manifest and signature, when loaded from a bundle.
+    bundle: Option<Arc<(Manifest, SignatureStatus)>>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -137,7 +146,60 @@ impl Engine {
             #[cfg(feature = "jit")]
             native: None,
             jit_unavailable: None,
+            bundle: None,
         })
+    }
+
+    /// Loads a bundle (see [`pol_ir::bundle`]): checks its integrity and,
+    /// when `trust` holds keys, its signature, before anything is decoded;
+    /// then decodes and verifies the program and compiles it like
+    /// [`Engine::new`]. A refused bundle is a [`LoadError::Bundle`] naming
+    /// the cause.
+    ///
+    /// ```
+    /// use pol_runtime::{Engine, Trust};
+    /// # let program = pol_sema::compile([("a.pol".to_string(),
+    /// #     "package demo\nschema Call { tool: string }\npolicy call(c: Call) -> Decision {\n  allow \"search\" when c.tool == \"search\"\n}\n".to_string())]).unwrap();
+    /// # let info = pol_ir::bundle::BuildInfo { revision: "r1".into(), ..Default::default() };
+    /// # let bytes = pol_ir::bundle::write(&program, &info, None);
+    /// // `bytes` is a bundle written by `polc build`.
+    /// let engine = Engine::from_bundle(&bytes, &Trust::any()).expect("loads");
+    /// assert_eq!(engine.manifest().map(|m| m.revision.as_str()), Some("r1"));
+    /// let entry = engine.entrypoint("demo.call").expect("entrypoint");
+    /// assert!(engine.evaluate_json(entry, br#"{"tool": "search"}"#, 0).is_allowed());
+    /// ```
+    pub fn from_bundle(bytes: &[u8], trust: &Trust) -> Result<Engine, LoadError> {
+        let loaded = bundle::read(bytes, trust).map_err(LoadError::Bundle)?;
+        let mut engine = Engine::new(loaded.program)?;
+        engine.bundle = Some(Arc::new((loaded.manifest, loaded.signature)));
+        Ok(engine)
+    }
+
+    /// Reads a bundle file and loads it with [`Engine::from_bundle`].
+    pub fn from_bundle_file(
+        path: impl AsRef<std::path::Path>,
+        trust: &Trust,
+    ) -> Result<Engine, LoadError> {
+        let path = path.as_ref();
+        let bytes = std::fs::read(path)
+            .map_err(|e| LoadError::Io(format!("cannot read {}: {e}", path.display())))?;
+        Engine::from_bundle(&bytes, trust)
+    }
+
+    /// The manifest of the bundle this engine was loaded from.
+    pub fn manifest(&self) -> Option<&Manifest> {
+        self.bundle.as_deref().map(|(manifest, _)| manifest)
+    }
+
+    /// Whether the bundle this engine was loaded from was signed, and by
+    /// which trusted key.
+    pub fn signature(&self) -> Option<&SignatureStatus> {
+        self.bundle.as_deref().map(|(_, signature)| signature)
+    }
+
+    /// The program's revision (a bundle's `--revision`), if it has one.
+    pub fn revision(&self) -> Option<&str> {
+        self.program.revision.as_deref()
     }
 
     /// Compiles with the JIT; on failure, remembers why and stays on the

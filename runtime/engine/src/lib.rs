@@ -16,6 +16,7 @@ pub mod decode;
 pub mod dispatch;
 pub mod engine;
 pub mod interp;
+pub mod live;
 #[cfg(feature = "jit")]
 mod native;
 pub mod report;
@@ -26,6 +27,8 @@ pub use decision::{Decision, FiredRule};
 pub use decode::{DecodeError, Limits, decode_json};
 pub use dispatch::{CompiledBuiltins, StdBuiltins};
 pub use engine::{Engine, EngineKind, Entrypoint, LoadError};
+pub use live::LiveEngine;
+pub use pol_ir::bundle::{BundleError, Manifest, PublicKey, SignatureStatus, Trust};
 pub use interp::{
     Builtins, Coverage, EvalError, Interpreter, compute_params, compute_params_overriding,
 };

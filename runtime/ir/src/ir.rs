@@ -66,7 +66,11 @@ pub struct NodeId(pub u32);
 pub struct Slot(pub u32);
 
 /// A type. Schemas and enums are by id.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+///
+/// Types are the IR's only recursive data; deserializing one refuses
+/// nesting deeper than [`MAX_TYPE_DEPTH`], so a hostile bundle cannot
+/// overflow the stack of the decoder or of anything that walks types.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 pub enum Type {
     /// `bool`
     Bool,
@@ -100,6 +104,95 @@ pub enum Type {
     ValueDecision(Box<Type>),
     /// The type of the `none` literal where no optional type was known.
     None,
+}
+
+/// The deepest nesting of a [`Type`] a program may contain.
+pub const MAX_TYPE_DEPTH: u32 = 128;
+
+/// The deserialized form of [`Type`]: the same variants, read through
+/// [`Type`]'s depth-counting `Deserialize`.
+#[derive(Deserialize)]
+#[serde(rename = "Type")]
+enum TypeRepr {
+    Bool,
+    Int,
+    Float,
+    String,
+    Duration,
+    Timestamp,
+    Enum(EnumId),
+    Schema(SchemaId),
+    Finding,
+    List(Box<Type>),
+    Set(Box<Type>),
+    Map(Box<Type>),
+    Optional(Box<Type>),
+    Decision,
+    ValueDecision(Box<Type>),
+    None,
+}
+
+thread_local! {
+    static TYPE_DEPTH: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+    /// Set when a type was refused for its depth: some formats (postcard)
+    /// drop a custom error's message, so the bundle reader asks here.
+    static TYPE_TOO_DEEP: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Whether a type was refused for its depth on this thread since the last
+/// call (which clears it).
+pub(crate) fn take_type_too_deep() -> bool {
+    TYPE_TOO_DEEP.with(|flag| flag.replace(false))
+}
+
+/// Counts one level of type nesting while it is alive.
+struct TypeDepth;
+
+impl TypeDepth {
+    fn enter() -> Option<TypeDepth> {
+        TYPE_DEPTH.with(|depth| {
+            if depth.get() >= MAX_TYPE_DEPTH {
+                TYPE_TOO_DEEP.with(|flag| flag.set(true));
+                return None;
+            }
+            depth.set(depth.get() + 1);
+            Some(TypeDepth)
+        })
+    }
+}
+
+impl Drop for TypeDepth {
+    fn drop(&mut self) {
+        TYPE_DEPTH.with(|depth| depth.set(depth.get().saturating_sub(1)));
+    }
+}
+
+impl<'de> Deserialize<'de> for Type {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Type, D::Error> {
+        let Some(_level) = TypeDepth::enter() else {
+            return Err(serde::de::Error::custom(format!(
+                "a type nested deeper than {MAX_TYPE_DEPTH} levels"
+            )));
+        };
+        Ok(match TypeRepr::deserialize(deserializer)? {
+            TypeRepr::Bool => Type::Bool,
+            TypeRepr::Int => Type::Int,
+            TypeRepr::Float => Type::Float,
+            TypeRepr::String => Type::String,
+            TypeRepr::Duration => Type::Duration,
+            TypeRepr::Timestamp => Type::Timestamp,
+            TypeRepr::Enum(id) => Type::Enum(id),
+            TypeRepr::Schema(id) => Type::Schema(id),
+            TypeRepr::Finding => Type::Finding,
+            TypeRepr::List(t) => Type::List(t),
+            TypeRepr::Set(t) => Type::Set(t),
+            TypeRepr::Map(t) => Type::Map(t),
+            TypeRepr::Optional(t) => Type::Optional(t),
+            TypeRepr::Decision => Type::Decision,
+            TypeRepr::ValueDecision(t) => Type::ValueDecision(t),
+            TypeRepr::None => Type::None,
+        })
+    }
 }
 
 /// A schema: named, typed fields.
@@ -711,10 +804,12 @@ impl std::fmt::Display for VerifyError {
 
 impl std::error::Error for VerifyError {}
 
-/// Checks the structure of a program: every node's operands precede it,
+/// Checks a program: its structure (every node's operands precede it,
 /// every slot, schema, enum, let, param and policy reference is in range,
-/// and every root a rule or let names exists. A runtime runs this on
-/// every program it loads; it never trusts a file to be well-formed.
+/// every root a rule or let names exists), then its types (see
+/// [`crate::typeck`]: every node fits its declared type, definitions do not
+/// recurse). A runtime runs this on every program it loads; it never
+/// trusts a file to be well-formed.
 pub fn verify(program: &Program) -> Result<(), VerifyError> {
     if program.format_version > FORMAT_VERSION {
         return Err(VerifyError {
@@ -796,7 +891,7 @@ pub fn verify(program: &Program) -> Result<(), VerifyError> {
             });
         }
     }
-    Ok(())
+    crate::typeck::check(program).map_err(|(place, problem)| VerifyError { place, problem })
 }
 
 struct Counts {

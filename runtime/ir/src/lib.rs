@@ -9,9 +9,11 @@
 //! and the alert severities.
 
 pub mod builtins;
+pub mod bundle;
 pub mod ir;
 pub mod suite;
 pub mod time;
+pub mod typeck;
 
 pub use builtins::{Builtin, BuiltinSig, Receiver, TypePattern};
 
