@@ -13,8 +13,15 @@ use crate::{ColorChoice, EXIT_OK, EXIT_USAGE, Format, collect_sources, render, u
 #[derive(Debug, clap::Args)]
 pub(crate) struct EvalArgs {
     /// Files or directories holding the policies.
-    #[arg(required = true)]
+    #[arg(required_unless_present = "bundle")]
     paths: Vec<PathBuf>,
+    /// Evaluate a compiled bundle (from `polc build`) instead of sources.
+    #[arg(long, value_name = "FILE", conflicts_with = "paths")]
+    bundle: Option<PathBuf>,
+    /// With `--bundle`: require a signature by this public key (`NAME.pub`);
+    /// repeat to trust several.
+    #[arg(long, value_name = "PUBFILE", requires = "bundle")]
+    key: Vec<PathBuf>,
     /// The policy to evaluate, by its qualified name `package.policy`.
     #[arg(long)]
     entry: String,
@@ -46,6 +53,9 @@ fn usage(message: impl std::fmt::Display) -> ExitCode {
 }
 
 pub(crate) fn eval(args: &EvalArgs) -> ExitCode {
+    if let Some(path) = &args.bundle {
+        return eval_bundle(args, path);
+    }
     let files = match collect_sources(&args.paths) {
         Ok(files) => files,
         Err(message) => return usage(message),
@@ -137,6 +147,63 @@ pub(crate) fn eval(args: &EvalArgs) -> ExitCode {
             )
         }
         Format::Human => human(&program, &decision),
+    };
+    print!("{output}");
+    ExitCode::from(EXIT_OK)
+}
+
+/// `polc eval --bundle`: the runtime alone, as a production host runs it.
+fn eval_bundle(args: &EvalArgs, path: &std::path::Path) -> ExitCode {
+    let keys = match crate::bundle::read_keys(&args.key) {
+        Ok(keys) => keys,
+        Err(message) => return usage(message),
+    };
+    let trust = pol_runtime::Trust::keys(keys);
+    let kind = match args.engine {
+        crate::runner::EngineChoice::Interp => pol_runtime::EngineKind::Interpreter,
+        crate::runner::EngineChoice::Jit => pol_runtime::EngineKind::Jit,
+    };
+    let engine = pol_runtime::Engine::from_bundle_file(path, &trust)
+        .map_err(|e| format!("`{}` refused: {e}", path.display()))
+        .and_then(|e| e.with_kind(kind).map_err(|e| e.to_string()))
+        .and_then(|mut e| {
+            if let Some(params) = &args.params {
+                let text = std::fs::read(params)
+                    .map_err(|e| format!("cannot read `{}`: {e}", params.display()))?;
+                e.set_params_json(&text).map_err(|e| e.to_string())?;
+            }
+            Ok(e)
+        });
+    let engine = match engine {
+        Ok(engine) => engine,
+        Err(message) => return usage(message),
+    };
+    let Some(entry) = engine.entrypoint(&args.entry) else {
+        let names: Vec<&str> = engine.entrypoints().collect();
+        return usage(format!(
+            "no policy `{}` in the bundle; its entrypoints are {}",
+            args.entry,
+            names.join(", ")
+        ));
+    };
+    let now = match &args.now {
+        Some(text) => match pol_ir::time::parse_timestamp(text) {
+            Ok(nanos) => nanos,
+            Err(problem) => return usage(format!("--now `{text}`: {problem}")),
+        },
+        None => now_nanos(),
+    };
+    let input = match read_input(&args.input) {
+        Ok(bytes) => bytes,
+        Err(message) => return usage(message),
+    };
+    let decision = engine.evaluate_json(entry, &input, now);
+    let output = match args.format {
+        Format::Json => format!(
+            "{}\n",
+            serde_json::to_string_pretty(&engine.decision_json(&decision)).unwrap_or_default()
+        ),
+        Format::Human => human(engine.program(), &decision),
     };
     print!("{output}");
     ExitCode::from(EXIT_OK)

@@ -4,6 +4,7 @@
 //! The binary's `main` only calls [`run`]. Files are read here, at the
 //! edge; the front end (`pol-sema`) sees text.
 
+pub mod bundle;
 mod eval;
 pub mod render;
 mod runner;
@@ -17,7 +18,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 /// Exit code: everything checked clean (warnings allowed).
 pub(crate) const EXIT_OK: u8 = 0;
 /// Exit code: the policies have errors.
-const EXIT_ERRORS: u8 = 1;
+pub(crate) const EXIT_ERRORS: u8 = 1;
 /// Exit code: the command line or the file system is wrong.
 pub(crate) const EXIT_USAGE: u8 = 2;
 
@@ -41,6 +42,14 @@ enum Command {
     Eval(eval::EvalArgs),
     /// Run the `test` blocks of `.pol` files and report failures and coverage.
     Test(runner::TestArgs),
+    /// Compile policies into a bundle file, optionally signed.
+    Build(bundle::BuildArgs),
+    /// Write an ed25519 key pair for signing bundles: NAME.key and NAME.pub.
+    Keygen(bundle::KeygenArgs),
+    /// Check a bundle: integrity, signature, program (exit 0 valid, 1 refused).
+    Verify(bundle::VerifyArgs),
+    /// Print a bundle's manifest, entrypoints and input schemas.
+    Inspect(bundle::InspectArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -90,6 +99,10 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         Command::Check(args) => check(&args),
         Command::Eval(args) => eval::eval(&args),
         Command::Test(args) => runner::test(&args),
+        Command::Build(args) => bundle::build(&args),
+        Command::Keygen(args) => bundle::keygen(&args),
+        Command::Verify(args) => bundle::verify(&args),
+        Command::Inspect(args) => bundle::inspect(&args),
     }
 }
 

@@ -446,7 +446,7 @@ fn check_integrity<'b>(bytes: &'b [u8], trust: &Trust) -> Result<Checked<'b>, Bu
             None => {
                 let ids: Vec<String> = trust.keys.iter().map(PublicKey::id).collect();
                 return Err(BundleError::BadSignature(format!(
-                    "trusted key ids: {}",
+                    "trusted: {}",
                     ids.join(", ")
                 )));
             }
