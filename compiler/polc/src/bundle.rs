@@ -155,10 +155,10 @@ pub(crate) fn build(args: &BuildArgs) -> ExitCode {
         .map(|m| m.content_hash.clone())
         .unwrap_or_default();
     println!(
-        "wrote {} ({} bytes, {} entrypoints, {}{})",
+        "wrote {} ({} bytes, {}, {}{})",
         args.output.display(),
         bytes.len(),
-        manifest.map(|m| m.entrypoints.len()).unwrap_or(0),
+        entrypoints(manifest.map(|m| m.entrypoints.len()).unwrap_or(0)),
         hash,
         match &signer {
             Some(key) => format!(", signed by key {}", key.public().id()),
@@ -166,6 +166,13 @@ pub(crate) fn build(args: &BuildArgs) -> ExitCode {
         }
     );
     ExitCode::from(EXIT_OK)
+}
+
+fn entrypoints(count: usize) -> String {
+    match count {
+        1 => "1 entrypoint".to_string(),
+        n => format!("{n} entrypoints"),
+    }
 }
 
 fn read_text(path: &Path) -> Result<String, String> {
@@ -243,12 +250,12 @@ pub(crate) fn verify(args: &VerifyArgs) -> ExitCode {
                 _ => "unsigned".to_string(),
             };
             println!(
-                "valid: {} (revision {}, {} entrypoints, {signature})",
+                "valid: {} (revision {}, {}, {signature})",
                 args.file.display(),
                 engine
                     .revision()
                     .map_or("none".to_string(), |r| format!("`{r}`")),
-                engine.program().policies.len(),
+                entrypoints(engine.program().policies.len()),
             );
             ExitCode::from(EXIT_OK)
         }

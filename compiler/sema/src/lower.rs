@@ -44,9 +44,23 @@ impl std::error::Error for LowerError {}
 
 type Result<T> = std::result::Result<T, LowerError>;
 
-/// Lowers a checked program without errors to the IR.
+/// Lowers a checked program without errors to the IR: the project's
+/// packages and the packages its files import, with what they use (the
+/// embedded standard library's other packages are left out).
 pub fn lower(checked: &CheckedProject) -> Result<ir::Program> {
-    lower_inner(checked, false).map(|(program, _)| program)
+    let (program, _) = lower_inner(checked, false)?;
+    let mut entry_packages = std::collections::BTreeSet::new();
+    for file in checked.program.files.iter().filter(|f| !f.embedded) {
+        entry_packages.insert(file.package.as_str());
+        for (target, _) in file.scope.imports.values() {
+            if let ImportTarget::Package(package) = target {
+                entry_packages.insert(package.as_str());
+            }
+        }
+    }
+    Ok(pol_ir::prune::retain_packages(&program, |package| {
+        entry_packages.contains(package)
+    }))
 }
 
 /// Lowers a checked program without errors to the IR, with the `test`

@@ -420,12 +420,16 @@ mod lowering {
         for entry in std::fs::read_dir(root).expect("corpus").flatten() {
             let text = std::fs::read_to_string(entry.path()).expect("read");
             let program = lowered(&[("ok.pol", &text)]);
-            // The embedded standard library is part of every program.
-            assert!(
+            // The embedded standard library's packages are in a program
+            // when its files import them.
+            assert_eq!(
                 program
                     .policies
                     .iter()
-                    .any(|p| p.name == "std.guards.input.prompt")
+                    .any(|p| p.name == "std.guards.input.prompt"),
+                text.contains("import std.guards.input"),
+                "{}",
+                entry.path().display()
             );
             // Programs survive serialization unchanged (bundles carry them).
             let json = serde_json::to_string(&program).expect("serialize");
@@ -434,6 +438,28 @@ mod lowering {
             count += 1;
         }
         assert!(count >= 4);
+    }
+
+    #[test]
+    fn lowering_keeps_the_project_and_the_packages_it_imports() {
+        let program = lowered(&[(
+            "a.pol",
+            "package app\nimport std.guards.output\n\nlet limit = 3\n",
+        )]);
+        ir::verify(&program).expect("the pruned program verifies");
+        let names = |items: Vec<&str>| items.into_iter().map(str::to_string).collect::<Vec<_>>();
+        let policies = names(program.policies.iter().map(|p| p.name.as_str()).collect());
+        assert_eq!(policies, ["std.guards.output.response"]);
+        assert!(program.lets.iter().any(|l| l.name == "app.limit"));
+        assert!(program.schemas.iter().any(|s| s.name == "std.guards.output.Response"));
+        // What the imported package uses of another comes along (its role
+        // enum); the other package's policies do not.
+        assert!(program.enums.iter().any(|e| e.name == "std.guards.input.Role"));
+        assert!(!program.schemas.iter().any(|s| s.name.starts_with("std.tools.")));
+        // Nothing imported: only the project.
+        let alone = lowered(&[("a.pol", "package app\nlet limit = 3\n")]);
+        assert!(alone.policies.is_empty());
+        assert_eq!(alone.lets.len(), 1);
     }
 
     #[test]

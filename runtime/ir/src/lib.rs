@@ -11,6 +11,7 @@
 pub mod builtins;
 pub mod bundle;
 pub mod ir;
+pub mod prune;
 pub mod suite;
 pub mod time;
 pub mod typeck;
