@@ -4,7 +4,7 @@
 //! entities built, context bound: evaluation only), `wN/json/<engine>[/<input>]`
 //! (from the JSON bytes to the decision), `wN/json/serde_json-value` (parsing
 //! the same bytes into a `serde_json::Value`, the floor for the JSON path),
-//! and `compile/pol-sema/10k-lines`.
+//! and `compile/{pol-sema,pol-jit,bundle-load}/10k-lines`.
 //!
 //! ```sh
 //! cargo bench --manifest-path runtime/bench/Cargo.toml                 # everything
@@ -171,10 +171,14 @@ fn w4(c: &mut Criterion) {
     bench_workload(c, Workload::W4);
 }
 
-/// Compiling a generated 10,000-line policy set (source to verified IR).
-/// The JIT's compile of the same program is to be added next to it.
+/// Compiling a generated 10,000-line policy set: source to verified IR
+/// (`pol-sema`), the IR to native code (`pol-jit`: params, verification
+/// and Cranelift, as `Engine::new` does at load), and a bundle of it loaded
+/// from bytes (integrity checks, decoding, verification, JIT).
 fn compile(c: &mut Criterion) {
     let files = pol::generated_project(10_000);
+    let program = pol_sema::compile(files.clone()).expect("compiles");
+    let bundle = pol_ir::bundle::write(&program, &pol_ir::bundle::BuildInfo::default(), None);
     let mut group = c.benchmark_group("compile");
     group.sample_size(10);
     group.bench_function("pol-sema/10k-lines", |b| {
@@ -183,6 +187,27 @@ fn compile(c: &mut Criterion) {
             |files| black_box(pol_sema::compile(files).expect("compiles")),
             BatchSize::LargeInput,
         )
+    });
+    group.bench_function("pol-jit/10k-lines", |b| {
+        b.iter_batched(
+            || program.clone(),
+            |program| {
+                black_box(
+                    pol_runtime::Engine::new(program)
+                        .and_then(|e| e.with_kind(pol_runtime::EngineKind::Jit))
+                        .expect("loads on the JIT"),
+                )
+            },
+            BatchSize::LargeInput,
+        )
+    });
+    group.bench_function("bundle-load/10k-lines", |b| {
+        b.iter(|| {
+            black_box(
+                pol_runtime::Engine::from_bundle(&bundle, &pol_runtime::Trust::any())
+                    .expect("the bundle loads"),
+            )
+        })
     });
     group.finish();
 }

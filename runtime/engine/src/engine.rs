@@ -328,8 +328,25 @@ impl Engine {
         let Some(policy) = self.program.policies.get(entry.0 as usize) else {
             return Decision::error(entry.0, "no such entrypoint".into());
         };
+        // The JIT decodes the text straight into its frame; a refusal goes
+        // through the reference decoder, which refuses the same inputs and
+        // says why.
+        #[cfg(feature = "jit")]
+        if let Some(native) = &self.native
+            && let Some(decision) =
+                native.evaluate_json(self.builtins.as_ref(), entry.0, json, &self.limits, now)
+        {
+            return decision;
+        }
         match decode_json(&self.program, &policy.input, json, &self.limits) {
-            Ok(input) => self.evaluate_value(entry, input, now),
+            Ok(input) => {
+                #[cfg(feature = "jit")]
+                debug_assert!(
+                    self.native.is_none(),
+                    "the frame decoder refused an input the reference decoder accepts"
+                );
+                self.evaluate_value(entry, input, now)
+            }
             Err(e) => Decision::error(entry.0, e.to_string()),
         }
     }

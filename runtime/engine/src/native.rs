@@ -7,9 +7,12 @@ use std::sync::Arc;
 
 use pol_ir::Builtin;
 use pol_ir::ir::{Program, Type};
-use pol_jit::{Host, JitError, JitProgram, ParamFrame, Scratch, Shape, Source, Val, View, Writer};
+use pol_jit::{
+    Host, JitError, JitProgram, JsonLimits, ParamFrame, Scratch, Shape, Source, Val, View, Writer,
+};
 
 use crate::decision::Decision;
+use crate::decode::Limits;
 use crate::interp::Builtins;
 use crate::value::{FindingValue, Value};
 
@@ -191,33 +194,76 @@ impl Native {
         };
         let lets: Vec<(u32, &dyn Source)> =
             lets.iter().map(|(i, v)| (*i, v as &dyn Source)).collect();
-        let run = |scratch: &mut Scratch| {
+        with_scratch(|scratch| {
             let outcome =
                 self.jit
                     .evaluate(scratch, &params.frame, &host, policy, input, now, &lets);
-            match outcome.error {
-                Some(error) => Decision::error(policy, error),
-                None => Decision {
-                    policy,
-                    effect: outcome.effect,
-                    fired: outcome.fired,
-                    by_default: outcome.by_default,
-                    redactions: outcome
-                        .redactions
-                        .iter()
-                        .map(|(rule, findings)| (*rule, findings_of(*findings)))
-                        .collect(),
-                    value: outcome.value.map(value_of),
-                    error: None,
-                },
-            }
-        };
-        // A builtin that evaluates another policy on this thread gets
-        // scratch space of its own.
-        SCRATCH.with(|cell| match cell.try_borrow_mut() {
-            Ok(mut scratch) => run(&mut scratch),
-            Err(_) => run(&mut Scratch::new()),
+            decision_of(policy, outcome)
         })
+    }
+
+    /// Evaluates policy `policy` on JSON text decoded straight into the
+    /// frame. `None` when the input is refused: the caller's reference
+    /// decoder refuses it too and says why.
+    pub(crate) fn evaluate_json(
+        &self,
+        builtins: &dyn Builtins,
+        policy: u32,
+        json: &[u8],
+        limits: &Limits,
+        now: i64,
+    ) -> Option<Decision> {
+        let host = HostBuiltins {
+            builtins,
+            params: &self.params.by_identity,
+        };
+        let limits = JsonLimits {
+            max_bytes: limits.max_bytes,
+            max_depth: limits.max_depth,
+            max_collection: limits.max_collection,
+            max_string: limits.max_string,
+        };
+        with_scratch(|scratch| {
+            self.jit
+                .evaluate_json(
+                    scratch,
+                    &self.params.frame,
+                    &host,
+                    policy,
+                    json,
+                    &limits,
+                    now,
+                )
+                .map(|outcome| decision_of(policy, outcome))
+        })
+    }
+}
+
+/// Runs `f` with this thread's scratch space; a builtin that evaluates
+/// another policy on this thread gets scratch space of its own.
+fn with_scratch<T>(f: impl FnOnce(&mut Scratch) -> T) -> T {
+    SCRATCH.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut scratch) => f(&mut scratch),
+        Err(_) => f(&mut Scratch::new()),
+    })
+}
+
+fn decision_of(policy: u32, outcome: pol_jit::Outcome<'_>) -> Decision {
+    match outcome.error {
+        Some(error) => Decision::error(policy, error),
+        None => Decision {
+            policy,
+            effect: outcome.effect,
+            fired: outcome.fired,
+            by_default: outcome.by_default,
+            redactions: outcome
+                .redactions
+                .iter()
+                .map(|(rule, findings)| (*rule, findings_of(*findings)))
+                .collect(),
+            value: outcome.value.map(value_of),
+            error: None,
+        },
     }
 }
 

@@ -21,6 +21,7 @@
 //! from anywhere else.
 
 pub mod frame;
+pub mod json;
 
 mod codegen;
 mod shims;
@@ -34,6 +35,7 @@ use pol_ir::ir::{Effect, Program, Type};
 pub use frame::{
     Arena, Entries, Fields, Seq, Shape, ShapeMismatch, Slot, Source, Val, View, encode,
 };
+pub use json::JsonLimits;
 
 /// Why a program could not be compiled.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -219,6 +221,15 @@ pub struct Scratch {
     arena: Arena,
     lets: Vec<Slot>,
     let_state: Vec<u8>,
+    stacks: json::Stacks,
+}
+
+/// Where an evaluation's input comes from.
+enum Input<'i> {
+    /// A host value, laid out with [`frame::encode`].
+    Value(&'i dyn Source),
+    /// JSON text, decoded straight into the frame.
+    Json(&'i [u8], &'i JsonLimits),
 }
 
 impl Scratch {
@@ -318,6 +329,10 @@ impl JitProgram {
     /// Evaluates policy `policy` on `input` at `now`, with `params` laid
     /// out for this program and `host`'s builtins. The scratch space is
     /// reset first; the outcome borrows it.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "what an evaluation needs, each distinct"
+    )]
     pub fn evaluate<'a>(
         &'a self,
         scratch: &'a mut Scratch,
@@ -328,16 +343,68 @@ impl JitProgram {
         now: i64,
         preset_lets: &[(u32, &dyn Source)],
     ) -> Outcome<'a> {
-        let program: &Program = &self.program;
-        let failed = |message: String| Outcome {
+        match self.run(
+            scratch,
+            params,
+            host,
             policy,
-            effect: Effect::Deny,
-            by_default: false,
-            fired: Vec::new(),
-            redactions: Vec::new(),
-            value: None,
-            error: Some(message),
-        };
+            Input::Value(input),
+            now,
+            preset_lets,
+        ) {
+            Ok(outcome) => outcome,
+            // A host value is never refused: encoding reports a mismatch
+            // as the outcome's error.
+            Err(json::Refused) => Outcome::failed(policy, "input refused".into()),
+        }
+    }
+
+    /// Evaluates policy `policy` on JSON text, decoded straight into the
+    /// frame (see [`json`]): the fast input path. `None` when the decoder
+    /// refuses the input; the caller then asks its reference decoder why
+    /// (it refuses exactly the same inputs).
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "what an evaluation needs, each distinct"
+    )]
+    pub fn evaluate_json<'a>(
+        &'a self,
+        scratch: &'a mut Scratch,
+        params: &'a ParamFrame,
+        host: &'a dyn Host,
+        policy: u32,
+        json: &[u8],
+        limits: &JsonLimits,
+        now: i64,
+    ) -> Option<Outcome<'a>> {
+        self.run(
+            scratch,
+            params,
+            host,
+            policy,
+            Input::Json(json, limits),
+            now,
+            &[],
+        )
+        .ok()
+    }
+
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "the two entry points above name them"
+    )]
+    fn run<'a>(
+        &'a self,
+        scratch: &'a mut Scratch,
+        params: &'a ParamFrame,
+        host: &'a dyn Host,
+        policy: u32,
+        input: Input<'_>,
+        now: i64,
+        preset_lets: &[(u32, &dyn Source)],
+    ) -> Result<Outcome<'a>, json::Refused> {
+        let program: &Program = &self.program;
+        let failed = |message: String| Ok(Outcome::failed(policy, message));
         let Some(function) = self.policies.get(policy as usize) else {
             return failed(format!("no policy {policy}"));
         };
@@ -349,6 +416,7 @@ impl JitProgram {
             arena,
             lets,
             let_state,
+            stacks,
         } = scratch;
         arena.reset();
         lets.clear();
@@ -358,9 +426,14 @@ impl JitProgram {
         let (lets, let_state) = (lets.as_mut_ptr(), let_state.as_mut_ptr());
         let arena: &'a Arena = arena;
         let input_ty = &program.policies[policy as usize].input;
-        let input = match frame::encode(program, arena, input_ty, input) {
-            Ok(val) => val.slot,
-            Err(e) => return failed(format!("{name}: {e}")),
+        let input = match input {
+            Input::Value(value) => match frame::encode(program, arena, input_ty, value) {
+                Ok(val) => val.slot,
+                Err(e) => return failed(format!("{name}: {e}")),
+            },
+            Input::Json(text, limits) => {
+                json::decode(program, arena, stacks, input_ty, text, limits)?
+            }
         };
         // Lets given in advance (a test's `with`) count as computed.
         for (index, value) in preset_lets {
@@ -405,7 +478,22 @@ impl JitProgram {
         }
         // SAFETY: the block was filled by the policy's code, which lays it
         // out as `DecisionBlock` in `arena`, alive for `'a`.
-        unsafe { shims::outcome(self, block, policy) }
+        Ok(unsafe { shims::outcome(self, block, policy) })
+    }
+}
+
+impl Outcome<'_> {
+    /// A deny carrying `message`.
+    fn failed(policy: u32, message: String) -> Self {
+        Outcome {
+            policy,
+            effect: Effect::Deny,
+            by_default: false,
+            fired: Vec::new(),
+            redactions: Vec::new(),
+            value: None,
+            error: Some(message),
+        }
     }
 }
 

@@ -269,7 +269,6 @@ pub(crate) extern "C" fn str_cmp(a1: u64, b1: u64, a2: u64, b2: u64) -> i64 {
 /// Membership: `kind` 0 is an element of a list or set (`ty` the
 /// collection's type), 1 a key of a map, 2 a substring. Returns 0 or 1, or 2 after an
 /// error.
-#[expect(clippy::too_many_arguments, reason = "two slots and what they are")]
 pub(crate) extern "C" fn contains(
     ctx: *mut Ctx,
     kind: u64,
