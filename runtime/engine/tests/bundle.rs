@@ -1,6 +1,6 @@
 //! Bundles through the runtime: loading, every refusal with its cause,
-//! signatures, the IR verifier on tampered programs, hot swap, and memory
-//! across many loads.
+//! signatures, the IR verifier on tampered programs, and hot swap. (Memory
+//! across many loads is in `memory.rs`, alone in its test binary.)
 
 use std::sync::Arc;
 
@@ -490,37 +490,4 @@ fn a_live_engine_swaps_revisions_under_load() {
         seen.extend(worker.join().expect("no worker panicked"));
     }
     assert!(seen.len() > 1, "the workers saw only {seen:?}");
-}
-
-/// Resident memory in bytes, from `/proc/self/statm` (Linux).
-fn resident_bytes() -> Option<u64> {
-    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
-    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
-    Some(pages * 4096)
-}
-
-#[test]
-fn loading_and_dropping_a_thousand_bundles_keeps_memory_flat() {
-    let bytes = bundle::write(&tiny_program("x"), &info("r1"), None);
-    let cycle = |n: usize| {
-        for _ in 0..n {
-            let engine = Engine::from_bundle(&bytes, &Trust::any()).unwrap();
-            assert!(tool(&engine, "search").0);
-        }
-    };
-    // Warm up allocator pools and thread-locals first.
-    cycle(100);
-    let Some(before) = resident_bytes() else {
-        return; // not Linux: nothing to measure with
-    };
-    cycle(1000);
-    let after = resident_bytes().unwrap();
-    let grown = after.saturating_sub(before);
-    // Each load maps fresh executable pages for its native code; a leak of
-    // one module per load would grow by megabytes.
-    assert!(
-        grown < 8 << 20,
-        "resident memory grew by {} KiB over 1,000 loads",
-        grown >> 10
-    );
 }
