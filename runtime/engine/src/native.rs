@@ -92,14 +92,24 @@ impl Host for HostBuiltins<'_> {
         ret: &'a Type,
         out: &Writer<'a>,
     ) -> Result<Val<'a>, String> {
-        let args: Vec<Value> = args
-            .iter()
-            .map(|arg| match self.params.get(&arg.identity()) {
-                Some(original) if arg.identity() != 0 => original.clone(),
-                _ => value_of(*arg),
-            })
-            .collect();
-        let value = self.builtins.call(id, &args).map_err(|e| e.0)?;
+        let convert = |arg: &Val<'a>| match self.params.get(&arg.identity()) {
+            Some(original) if arg.identity() != 0 => original.clone(),
+            _ => value_of(*arg),
+        };
+        // Builtins take at most a receiver and three arguments: convert them
+        // on the stack, so a call allocates only what its values need.
+        let mut inline: [Value; 4] = std::array::from_fn(|_| Value::None);
+        let spilled: Vec<Value>;
+        let args: &[Value] = if args.len() <= inline.len() {
+            for (slot, arg) in inline.iter_mut().zip(args) {
+                *slot = convert(arg);
+            }
+            &inline[..args.len()]
+        } else {
+            spilled = args.iter().map(convert).collect();
+            &spilled
+        };
+        let value = self.builtins.call(id, args).map_err(|e| e.0)?;
         let value = crate::interp::conform_result(ret, value);
         out.encode(ret, &value)
             .map_err(|e| format!("builtin `{id:?}` returned a value of the wrong type: {e}"))

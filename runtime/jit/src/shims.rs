@@ -474,16 +474,29 @@ pub(crate) extern "C" fn builtin(
     u64::from(guarded(run, "a builtin", || {
         // SAFETY: generated code wrote one slot per argument.
         let slots = unsafe { std::slice::from_raw_parts(args, site.args.len()) };
-        let args: Vec<Val<'_>> = slots
-            .iter()
-            .zip(&site.args)
-            .map(|(slot, ty)| val(jit, *slot, ty))
-            .collect();
+        // On the stack for the usual few arguments: a call allocates only
+        // what the builtin itself needs.
+        static NONE: Type = Type::None;
+        let mut inline = [val(jit, Slot::NONE, &NONE); 4];
+        let spilled: Vec<Val<'_>>;
+        let args: &[Val<'_>] = if slots.len() <= inline.len() {
+            for ((out, slot), ty) in inline.iter_mut().zip(slots).zip(&site.args) {
+                *out = val(jit, *slot, ty);
+            }
+            &inline[..slots.len()]
+        } else {
+            spilled = slots
+                .iter()
+                .zip(&site.args)
+                .map(|(slot, ty)| val(jit, *slot, ty))
+                .collect();
+            &spilled
+        };
         let writer = Writer {
             program: &jit.program,
             arena: run.arena,
         };
-        match run.host.builtin(site.id, &args, &site.ret, &writer) {
+        match run.host.builtin(site.id, args, &site.ret, &writer) {
             Ok(result) => {
                 // SAFETY: `out` is a slot on the caller's stack.
                 unsafe { *out = result.slot };
