@@ -179,6 +179,16 @@ fn read_text(path: &Path) -> Result<String, String> {
     std::fs::read_to_string(path).map_err(|e| format!("cannot read `{}`: {e}", path.display()))
 }
 
+/// The keys given on the command line; none means no signature is
+/// checked (the commands say so in their output).
+pub(crate) fn trust_of(keys: Vec<PublicKey>) -> Trust {
+    if keys.is_empty() {
+        Trust::any()
+    } else {
+        Trust::keys(keys)
+    }
+}
+
 pub(crate) fn read_keys(paths: &[PathBuf]) -> Result<Vec<PublicKey>, String> {
     paths
         .iter()
@@ -220,10 +230,17 @@ pub(crate) fn keygen(args: &KeygenArgs) -> ExitCode {
     ExitCode::from(EXIT_OK)
 }
 
-/// Writes a file only its owner can read (on Unix).
+/// Writes a file only its owner can read (on Unix): always a new file,
+/// never an existing one reopened (which would keep its permissions) nor a
+/// symlink followed.
 fn write_secret(path: &Path, text: &str) -> std::io::Result<()> {
+    match std::fs::remove_file(path) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e),
+    }
     let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
+    options.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
     let mut file = options.open(path)?;
@@ -239,7 +256,7 @@ pub(crate) fn verify(args: &VerifyArgs) -> ExitCode {
         Ok(bytes) => bytes,
         Err(e) => return usage(format!("cannot read `{}`: {e}", args.file.display())),
     };
-    let trust = Trust::keys(keys);
+    let trust = trust_of(keys);
     match pol_runtime::Engine::from_bundle(&bytes, &trust) {
         Ok(engine) => {
             let signature = match engine.signature() {
@@ -275,7 +292,7 @@ pub(crate) fn inspect(args: &InspectArgs) -> ExitCode {
         Ok(bytes) => bytes,
         Err(e) => return usage(format!("cannot read `{}`: {e}", args.file.display())),
     };
-    let (manifest, signature) = match bundle::read_manifest(&bytes, &Trust::keys(keys)) {
+    let (manifest, signature) = match bundle::read_manifest(&bytes, &trust_of(keys)) {
         Ok(found) => found,
         Err(e) => {
             println!("refused: {}: {e}", args.file.display());

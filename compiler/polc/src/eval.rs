@@ -158,7 +158,7 @@ fn eval_bundle(args: &EvalArgs, path: &std::path::Path) -> ExitCode {
         Ok(keys) => keys,
         Err(message) => return usage(message),
     };
-    let trust = pol_runtime::Trust::keys(keys);
+    let trust = crate::bundle::trust_of(keys);
     let kind = match args.engine {
         crate::runner::EngineChoice::Interp => pol_runtime::EngineKind::Interpreter,
         crate::runner::EngineChoice::Jit => pol_runtime::EngineKind::Jit,

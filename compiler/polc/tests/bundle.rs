@@ -100,6 +100,19 @@ fn keygen_build_verify_inspect_and_eval_end_to_end() {
     let (code, _, stderr) = polc(&["keygen", "-o", path(&name)]);
     assert_eq!(code, 2);
     assert!(stderr.contains("pass --force"), "{stderr}");
+    // With --force, a replaced secret key is private even if the old file
+    // was not.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let other = dir.join("other");
+        assert_eq!(polc(&["keygen", "-o", path(&other)]).0, 0);
+        let file = dir.join("other.key");
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+        assert_eq!(polc(&["keygen", "-o", path(&other), "--force"]).0, 0);
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
 
     let bundle = dir.join("tools.polb");
     let key = dir.join("release.key");

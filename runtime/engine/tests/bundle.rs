@@ -9,7 +9,7 @@ use pol_ir::ir::{
     Action, BinaryOp, Body, Const, DefaultRule, Effect, Field, Loc, Node, NodeId, Op, Policy,
     PolicyKind, Program, Rule, Schema, SchemaId, Slot, Type,
 };
-use pol_runtime::{Engine, LiveEngine, LoadError};
+use pol_runtime::{Engine, EngineKind, LiveEngine, LoadError};
 
 const LOC: Loc = Loc {
     file: 0,
@@ -490,4 +490,263 @@ fn a_live_engine_swaps_revisions_under_load() {
         seen.extend(worker.join().expect("no worker panicked"));
     }
     assert!(seen.len() > 1, "the workers saw only {seen:?}");
+}
+
+/// The nodes of a policy body with a slot 1 of type `slot1`, for programs
+/// built by hand below.
+fn with_rule(program: &mut Program, nodes: Vec<Node>, slot1: Option<Type>) {
+    let policy = &mut program.policies[0];
+    let base = policy.body.nodes.len() as u32;
+    for mut node in nodes {
+        // Operands written relative to the first new node.
+        shift(&mut node.op, base);
+        policy.body.nodes.push(node);
+    }
+    if let Some(ty) = slot1 {
+        policy.body.slots.push(ty);
+    }
+    policy.rules[0].when = Some(NodeId(policy.body.nodes.len() as u32 - 1));
+}
+
+/// Adds `base` to every operand id of `op` (ids below 1000 are new
+/// nodes; 1000 + n means the existing node n).
+fn shift(op: &mut Op, base: u32) {
+    let fix = |id: &mut NodeId| {
+        id.0 = if id.0 >= 1000 {
+            id.0 - 1000
+        } else {
+            id.0 + base
+        };
+    };
+    match op {
+        Op::Field { base, .. } => fix(base),
+        Op::Binary { lhs, rhs, .. } => {
+            fix(lhs);
+            fix(rhs);
+        }
+        Op::Unary { operand, .. } => fix(operand),
+        Op::Coalesce { value, default } => {
+            fix(value);
+            fix(default);
+        }
+        Op::Quant {
+            collection, body, ..
+        } => {
+            fix(collection);
+            fix(body);
+        }
+        Op::List(items) | Op::Set(items) => items.iter_mut().for_each(fix),
+        _ => {}
+    }
+}
+
+fn node(ty: Type, op: Op) -> Node {
+    Node { ty, op }
+}
+
+#[test]
+fn unsafe_shapes_found_in_review_are_refused() {
+    // A slot read where nothing has written it: native code would load a
+    // field through the `none` (null) record.
+    let mut unwritten = tiny_program("x");
+    with_rule(
+        &mut unwritten,
+        vec![
+            node(Type::Schema(SchemaId(0)), Op::Local(Slot(1))),
+            node(
+                Type::String,
+                Op::Field {
+                    base: NodeId(0),
+                    index: 0,
+                },
+            ),
+            node(
+                Type::Bool,
+                Op::Binary {
+                    op: BinaryOp::Eq,
+                    lhs: NodeId(1),
+                    rhs: NodeId(1002),
+                },
+            ),
+        ],
+        Some(Type::Schema(SchemaId(0))),
+    );
+    assert!(invalid(&unwritten).contains("where nothing has written it"));
+
+    // An operand shared at each level: 2^64 operations once expanded.
+    let mut shared = tiny_program("x");
+    let mut nodes = Vec::new();
+    for i in 0..64u32 {
+        let prev = if i == 0 { NodeId(1003) } else { NodeId(i - 1) };
+        nodes.push(node(
+            Type::Bool,
+            Op::Binary {
+                op: BinaryOp::And,
+                lhs: prev,
+                rhs: prev,
+            },
+        ));
+    }
+    with_rule(&mut shared, nodes, None);
+    assert!(invalid(&shared).contains("operands shared too often"));
+
+    // Definitions whose operand chains add up past the stack bound.
+    let mut chained = tiny_program("x");
+    for i in 0..3u32 {
+        let mut nodes = vec![match i {
+            0 => node(Type::Bool, Op::Const(Const::Bool(true))),
+            _ => node(Type::Bool, Op::Let(i - 1)),
+        }];
+        for n in 0..400u32 {
+            nodes.push(node(
+                Type::Bool,
+                Op::Unary {
+                    op: pol_ir::ir::UnaryOp::Not,
+                    operand: NodeId(n),
+                },
+            ));
+        }
+        chained.lets.push(pol_ir::ir::Let {
+            name: format!("demo.l{i}"),
+            ty: Type::Bool,
+            value: Body {
+                root: Some(NodeId(400)),
+                nodes,
+                slots: vec![],
+            },
+        });
+    }
+    assert!(invalid(&chained).contains("counting what it reads"));
+
+    // `T??`: engines strip one optional level.
+    let mut nested = tiny_program("x");
+    nested.policies[0]
+        .body
+        .slots
+        .push(Type::Optional(Box::new(Type::Optional(Box::new(
+            Type::String,
+        )))));
+    assert!(invalid(&nested).contains("an optional of an optional"));
+
+    // Membership in a collection of `none`s.
+    let mut none_list = tiny_program("x");
+    with_rule(
+        &mut none_list,
+        vec![
+            node(Type::None, Op::Const(Const::None)),
+            node(Type::List(Box::new(Type::None)), Op::List(vec![NodeId(0)])),
+            node(
+                Type::Bool,
+                Op::Binary {
+                    op: BinaryOp::InCollection,
+                    lhs: NodeId(1000),
+                    rhs: NodeId(1),
+                },
+            ),
+        ],
+        None,
+    );
+    assert!(invalid(&none_list).contains("`in`"));
+}
+
+#[test]
+fn a_set_literal_declared_optional_dedups_by_its_elements() {
+    // `count(x in ({1, 2} ?? {}): true) == 2`, the literal declared
+    // `set<int>?`: both engines must count two elements.
+    let int_set = Type::Set(Box::new(Type::Int));
+    let mut program = tiny_program("two elements");
+    with_rule(
+        &mut program,
+        vec![
+            node(Type::Int, Op::Const(Const::Int(1))),
+            node(Type::Int, Op::Const(Const::Int(2))),
+            node(
+                Type::Optional(Box::new(int_set.clone())),
+                Op::Set(vec![NodeId(0), NodeId(1)]),
+            ),
+            node(int_set.clone(), Op::Set(vec![])),
+            node(
+                int_set,
+                Op::Coalesce {
+                    value: NodeId(2),
+                    default: NodeId(3),
+                },
+            ),
+            node(Type::Bool, Op::Const(Const::Bool(true))),
+            node(
+                Type::Int,
+                Op::Quant {
+                    kind: pol_ir::ir::QuantKind::Count,
+                    over: pol_ir::ir::CollectionKind::Set,
+                    collection: NodeId(4),
+                    key: None,
+                    elem: Slot(1),
+                    body: NodeId(5),
+                },
+            ),
+            node(Type::Int, Op::Const(Const::Int(2))),
+            node(
+                Type::Bool,
+                Op::Binary {
+                    op: BinaryOp::Eq,
+                    lhs: NodeId(6),
+                    rhs: NodeId(7),
+                },
+            ),
+        ],
+        Some(Type::Int),
+    );
+    for kind in [EngineKind::Jit, EngineKind::Interpreter] {
+        let engine = load_program(&program)
+            .and_then(|e| e.with_kind(kind))
+            .expect("loads");
+        assert_eq!(
+            tool(&engine, "anything"),
+            (true, vec!["two elements".to_string()]),
+            "{kind:?}"
+        );
+    }
+}
+
+#[test]
+fn requiring_keys_without_any_refuses_everything() {
+    let signed = bundle::write(&tiny_program("x"), &info("r1"), Some(&key(1)));
+    let unsigned = bundle::write(&tiny_program("x"), &info("r1"), None);
+    let nobody = Trust::keys([]);
+    assert!(matches!(
+        bundle_error(Engine::from_bundle(&signed, &nobody)),
+        BundleError::BadSignature(m) if m.contains("no trusted keys")
+    ));
+    assert_eq!(
+        bundle_error(Engine::from_bundle(&unsigned, &nobody)),
+        BundleError::Unsigned
+    );
+}
+
+#[test]
+fn the_manifest_must_describe_the_program_exactly() {
+    let program = tiny_program("x");
+    let payload = postcard::to_allocvec(&program).unwrap();
+    let forged = |edit: &dyn Fn(&mut serde_json::Value)| {
+        let mut manifest = manifest_of(&program);
+        edit(&mut manifest);
+        let bytes = reassemble(&serde_json::to_vec(&manifest).unwrap(), &payload);
+        bundle_error(Engine::from_bundle(&bytes, &Trust::any()))
+    };
+    for edit in [
+        &(|m: &mut serde_json::Value| m["entrypoints"][0]["kind"] = "value".into())
+            as &dyn Fn(&mut serde_json::Value),
+        &|m| m["entrypoints"][0]["input_schema"] = serde_json::json!({"type": "object"}),
+        &|m| m["packages"] = serde_json::json!(["demo", "other"]),
+    ] {
+        assert!(matches!(forged(edit), BundleError::ManifestMismatch(_)));
+    }
+    // An IR version other than the runtime's is never decoded.
+    for version in [0, pol_ir::ir::FORMAT_VERSION + 1] {
+        let error = forged(&|m| m["ir_version"] = version.into());
+        assert!(
+            matches!(&error, BundleError::Payload(m) if m.contains("rebuild the bundle")),
+            "{error}"
+        );
+    }
 }

@@ -139,6 +139,7 @@ pub enum BundleError {
 #[derive(Debug, Clone, Default)]
 pub struct Trust {
     keys: Vec<PublicKey>,
+    required: bool,
 }
 
 impl Trust {
@@ -148,16 +149,19 @@ impl Trust {
         Trust::default()
     }
 
-    /// Requires a valid signature by one of `keys`.
+    /// Requires a valid signature by one of `keys`. With no keys at all,
+    /// every bundle is refused: an empty key directory fails closed rather
+    /// than trusting everything.
     pub fn keys(keys: impl IntoIterator<Item = PublicKey>) -> Trust {
         Trust {
             keys: keys.into_iter().collect(),
+            required: true,
         }
     }
 
     /// Whether a signature is required.
     pub fn requires_signature(&self) -> bool {
-        !self.keys.is_empty()
+        self.required
     }
 }
 
@@ -443,6 +447,11 @@ fn check_integrity<'b>(bytes: &'b [u8], trust: &Trust) -> Result<Checked<'b>, Bu
         });
         match signer {
             Some(key) => SignatureStatus::Verified(key.id()),
+            None if trust.keys.is_empty() => {
+                return Err(BundleError::BadSignature(
+                    "no trusted keys are configured".into(),
+                ));
+            }
             None => {
                 let ids: Vec<String> = trust.keys.iter().map(PublicKey::id).collect();
                 return Err(BundleError::BadSignature(format!(
@@ -486,9 +495,16 @@ pub fn read(bytes: &[u8], trust: &Trust) -> Result<Bundle, BundleError> {
     if manifest.content_hash != sha256_tag(checked.payload) {
         return Err(BundleError::BadHash);
     }
-    if manifest.ir_version > ir::FORMAT_VERSION {
+    // postcard is not self-describing: a payload of another IR version
+    // would be misread, so only this runtime's version is decoded.
+    if manifest.ir_version != ir::FORMAT_VERSION {
+        let relation = if manifest.ir_version > ir::FORMAT_VERSION {
+            "newer"
+        } else {
+            "older"
+        };
         return Err(BundleError::Payload(format!(
-            "IR format version {} is newer than this runtime's {}",
+            "IR format version {} is {relation} than this runtime's {}: rebuild the bundle with a matching polc",
             manifest.ir_version,
             ir::FORMAT_VERSION
         )));
@@ -514,16 +530,24 @@ pub fn read(bytes: &[u8], trust: &Trust) -> Result<Bundle, BundleError> {
             "the IR versions differ".into(),
         ));
     }
-    let names: Vec<&str> = manifest
-        .entrypoints
-        .iter()
-        .map(|e| e.name.as_str())
-        .collect();
-    let actual: Vec<&str> = program.policies.iter().map(|p| p.name.as_str()).collect();
-    if names != actual {
+    // The manifest is what `write` derives from the program, field by
+    // field: nothing a tool shows from it can differ from what runs.
+    if manifest.entrypoints != entrypoints(&program) {
         return Err(BundleError::ManifestMismatch(
-            "the entrypoints are not the program's policies".into(),
+            "the entrypoints (names, kinds or input schemas) are not the program's".into(),
         ));
+    }
+    if manifest.packages != packages(&program) {
+        return Err(BundleError::ManifestMismatch(
+            "the packages are not the program's".into(),
+        ));
+    }
+    if let SignatureStatus::Verified(signer) = &checked.signature
+        && manifest.key_id.as_ref() != Some(signer)
+    {
+        return Err(BundleError::ManifestMismatch(format!(
+            "signed by key {signer}, but the manifest names another"
+        )));
     }
     program.revision = (!manifest.revision.is_empty()).then(|| manifest.revision.clone());
     Ok(Bundle {

@@ -109,6 +109,14 @@ pub enum Type {
 /// The deepest nesting of a [`Type`] a program may contain.
 pub const MAX_TYPE_DEPTH: u32 = 128;
 
+/// The most definitions of each kind, nodes or slots of one body, or
+/// elements of one literal a program may have (so every offset native code
+/// computes fits its 32-bit immediates).
+pub const MAX_ITEMS: usize = 1 << 20;
+
+/// The most fields of one schema.
+pub const MAX_FIELDS: usize = 1 << 16;
+
 /// The deserialized form of [`Type`]: the same variants, read through
 /// [`Type`]'s depth-counting `Deserialize`.
 #[derive(Deserialize)]
@@ -828,12 +836,55 @@ pub fn verify(program: &Program) -> Result<(), VerifyError> {
         policies: program.policies.len(),
     };
     for schema in &program.schemas {
+        if schema.fields.len() > MAX_FIELDS {
+            return Err(VerifyError {
+                place: format!("schema {}", schema.name),
+                problem: format!("more than {MAX_FIELDS} fields"),
+            });
+        }
         for field in &schema.fields {
             check_type(&field.ty, &counts).map_err(|problem| VerifyError {
                 place: format!("schema {}", schema.name),
                 problem,
             })?;
         }
+    }
+    let too_many = [
+        ("schemas", program.schemas.len()),
+        ("enums", program.enums.len()),
+        ("params", program.params.len()),
+        ("lets", program.lets.len()),
+        ("policies", program.policies.len()),
+    ]
+    .into_iter()
+    .find(|(_, n)| *n > MAX_ITEMS);
+    if let Some((what, n)) = too_many {
+        return Err(VerifyError {
+            place: "program".into(),
+            problem: format!("{n} {what}, more than {MAX_ITEMS}"),
+        });
+    }
+    let declared = program
+        .params
+        .iter()
+        .map(|p| (format!("param {}", p.name), &p.ty))
+        .chain(
+            program
+                .lets
+                .iter()
+                .map(|l| (format!("let {}", l.name), &l.ty)),
+        )
+        .chain(program.policies.iter().flat_map(|p| {
+            let mut types = vec![(format!("policy {}", p.name), &p.input)];
+            match &p.kind {
+                PolicyKind::Value { ty, .. } => types.push((format!("policy {}", p.name), ty)),
+                PolicyKind::Filter { elem } => types.push((format!("policy {}", p.name), elem)),
+                PolicyKind::Decision { .. } => {}
+            }
+            types
+        }));
+    for (place, ty) in declared {
+        check_type(ty, &counts).map_err(|problem| VerifyError { place, problem })?;
     }
     for param in &program.params {
         verify_body(&param.value, &counts, &[]).map_err(|problem| VerifyError {
@@ -904,6 +955,11 @@ struct Counts {
 
 fn check_type(ty: &Type, counts: &Counts) -> Result<(), String> {
     match ty {
+        // `T??` and `none?` have no values of their own; engines strip one
+        // optional level, so they are refused rather than half-supported.
+        Type::Optional(inner) if matches!(**inner, Type::Optional(_) | Type::None) => {
+            Err("an optional of an optional".into())
+        }
         Type::Schema(id) if id.0 as usize >= counts.schemas => {
             Err(format!("schema {} out of range", id.0))
         }
@@ -921,6 +977,9 @@ fn check_type(ty: &Type, counts: &Counts) -> Result<(), String> {
 
 fn verify_body(body: &Body, counts: &Counts, roots: &[NodeId]) -> Result<(), String> {
     let slots = body.slots.len();
+    if body.nodes.len() > MAX_ITEMS || slots > MAX_ITEMS {
+        return Err(format!("more than {MAX_ITEMS} nodes or slots"));
+    }
     for ty in &body.slots {
         check_type(ty, counts)?;
     }

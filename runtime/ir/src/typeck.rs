@@ -20,12 +20,21 @@ use crate::ir::{
 };
 
 /// The deepest chain of operands a body may have: every evaluator walks
-/// operands recursively, so this bounds their stack use.
-pub const MAX_NODE_DEPTH: usize = 2048;
+/// operands recursively (and the JIT compiles them so), so this bounds
+/// their stack use.
+pub const MAX_NODE_DEPTH: usize = 512;
 
-/// The longest chain of definitions (a let reading a let, a policy
-/// calling a policy) a program may have.
-pub const MAX_DEFINITION_DEPTH: usize = 256;
+/// The deepest an evaluation may nest: operand chains added up along a
+/// chain of definitions (a rule reading a let whose body calls a policy
+/// ...). A few hundred bytes of stack per level keep this far inside a
+/// 2 MiB thread stack.
+pub const MAX_STACK_DEPTH: usize = 1024;
+
+/// The most operations a body may stand for once shared operands are
+/// counted at each use: evaluators evaluate (and the JIT compiles) an
+/// operand once per use, so a body that shares operands can stand for
+/// exponentially many.
+pub const MAX_EXPANDED_SIZE: u64 = 1 << 20;
 
 /// The most rules a policy may have (the fired-rule bitset's bound).
 pub const MAX_RULES: usize = 1 << 16;
@@ -34,7 +43,10 @@ pub const MAX_RULES: usize = 1 << 16;
 /// [`crate::ir::verify`], which calls this). Errors name the place and the
 /// node.
 pub(crate) fn check(program: &Program) -> Result<(), (String, String)> {
-    let checker = Checker { program };
+    let checker = Checker {
+        program,
+        depths: std::cell::RefCell::new(Vec::new()),
+    };
     for schema in &program.schemas {
         let mut names: Vec<&str> = schema.fields.iter().map(|f| f.name.as_str()).collect();
         names.sort_unstable();
@@ -45,29 +57,37 @@ pub(crate) fn check(program: &Program) -> Result<(), (String, String)> {
             ));
         }
     }
-    for param in &program.params {
-        let place = || format!("param {}", param.name);
-        checker.body(&param.value).map_err(|e| (place(), e))?;
-        checker
-            .root_fits(&param.value, &param.ty)
-            .map_err(|e| (place(), e))?;
-    }
+    // Definitions in the order `definition_order` numbers them: lets,
+    // params, policies; `depths` records each body's deepest operand chain.
     for item in &program.lets {
         let place = || format!("let {}", item.name);
         checker.body(&item.value).map_err(|e| (place(), e))?;
         checker
             .root_fits(&item.value, &item.ty)
             .map_err(|e| (place(), e))?;
+        scope::check_value(&item.value).map_err(|e| (place(), e))?;
+    }
+    for param in &program.params {
+        let place = || format!("param {}", param.name);
+        checker.body(&param.value).map_err(|e| (place(), e))?;
+        checker
+            .root_fits(&param.value, &param.ty)
+            .map_err(|e| (place(), e))?;
+        scope::check_value(&param.value).map_err(|e| (place(), e))?;
     }
     for policy in &program.policies {
         let place = || format!("policy {}", policy.name);
         checker.policy(policy).map_err(|e| (place(), e))?;
+        scope::check_policy(policy).map_err(|e| (place(), e))?;
     }
-    definition_order(program).map_err(|e| ("program".to_string(), e))
+    let depths = checker.depths.into_inner();
+    definition_order(program, &depths).map_err(|e| ("program".to_string(), e))
 }
 
 struct Checker<'p> {
     program: &'p Program,
+    /// The deepest operand chain of each body checked, in order.
+    depths: std::cell::RefCell<Vec<usize>>,
 }
 
 /// Whether a value of type `have` may be used where `want` is expected.
@@ -94,13 +114,22 @@ fn strip(ty: &Type) -> &Type {
 
 /// Whether two values can be compared for equality: the same type once
 /// optionals are erased, where `none` compares with anything optional.
+///
+/// Inside collections the element types must agree exactly (up to
+/// optionals): engines compare elements by one side's type.
 fn comparable(a: &Type, b: &Type) -> bool {
     match (strip(a), strip(b)) {
         (Type::None, _) | (_, Type::None) => true,
+        (x, y) => same_shape(x, y),
+    }
+}
+
+fn same_shape(a: &Type, b: &Type) -> bool {
+    match (strip(a), strip(b)) {
         (Type::List(x), Type::List(y))
         | (Type::Set(x), Type::Set(y))
         | (Type::Map(x), Type::Map(y))
-        | (Type::ValueDecision(x), Type::ValueDecision(y)) => comparable(x, y),
+        | (Type::ValueDecision(x), Type::ValueDecision(y)) => same_shape(x, y),
         (x, y) => x == y,
     }
 }
@@ -236,10 +265,12 @@ impl Checker<'_> {
         Ok(())
     }
 
-    /// Checks every node of a body, and the depth of its operand chains.
+    /// Checks every node of a body, the depth of its operand chains and
+    /// its size with shared operands counted at each use.
     fn body(&self, body: &Body) -> Result<(), String> {
         let typed = Typed { body };
         let mut depth = vec![0usize; body.nodes.len()];
+        let mut size = vec![0u64; body.nodes.len()];
         for (index, node) in body.nodes.iter().enumerate() {
             let produced = self
                 .node(&typed, &node.op, &node.ty)
@@ -266,7 +297,21 @@ impl Checker<'_> {
                     "node {index} nests deeper than {MAX_NODE_DEPTH} operations"
                 ));
             }
+            size[index] = node
+                .op
+                .operands()
+                .iter()
+                .fold(1u64, |total, o| total.saturating_add(size[o.0 as usize]));
+            if size[index] > MAX_EXPANDED_SIZE {
+                return Err(format!(
+                    "node {index} stands for more than {MAX_EXPANDED_SIZE} operations \
+                     (operands shared too often)"
+                ));
+            }
         }
+        self.depths
+            .borrow_mut()
+            .push(depth.iter().copied().max().unwrap_or(0));
         Ok(())
     }
 
@@ -444,6 +489,12 @@ impl Checker<'_> {
                     QuantKind::Map => Type::List(Box::new(t.ty(*body).clone())),
                 }
             }
+            Op::List(items) | Op::Set(items) if items.len() > crate::ir::MAX_ITEMS => {
+                return Err("a literal with too many elements".into());
+            }
+            Op::Map(entries) if entries.len() > crate::ir::MAX_ITEMS => {
+                return Err("a literal with too many entries".into());
+            }
             Op::List(items) | Op::Set(items) => {
                 let elem = match (op, strip(declared)) {
                     (Op::List(_), Type::List(e)) | (Op::Set(_), Type::Set(e)) => e,
@@ -506,11 +557,11 @@ impl Checker<'_> {
                     PolicyKind::Filter { elem } => {
                         // The kept elements, as the declared collection.
                         match declared {
-                            Type::ValueDecision(inner) if matches!(&**inner, Type::List(e) | Type::Set(e) if fits(elem, e)) =>
+                            Type::ValueDecision(inner) if matches!(&**inner, Type::List(e) if fits(elem, e)) =>
                             {
                                 return Ok(None);
                             }
-                            _ => return Err("a filter policy's result is not a collection".into()),
+                            _ => return Err("a filter policy's result is not a list".into()),
                         }
                     }
                 }
@@ -567,7 +618,11 @@ impl Checker<'_> {
                 both(ty).map(|_| Type::Bool)
             }
             BinaryOp::InCollection => match t.ty(rhs) {
-                Type::List(e) | Type::Set(e) if comparable(t.ty(lhs), e) => Ok(Type::Bool),
+                Type::List(e) | Type::Set(e)
+                    if *strip(e) != Type::None && comparable(t.ty(lhs), e) =>
+                {
+                    Ok(Type::Bool)
+                }
                 other => Err(format!("`in` {}", show(other))),
             },
             BinaryOp::InMapKeys => match t.ty(rhs) {
@@ -701,7 +756,9 @@ fn matches_pattern(ty: &Type, pattern: &TypePattern, elem: Option<&Type>) -> boo
         | (TypePattern::Duration, Type::Duration)
         | (TypePattern::Timestamp, Type::Timestamp)
         | (TypePattern::Finding, Type::Finding) => true,
-        (TypePattern::Elem, ty) => elem.is_some_and(|e| comparable(ty, e) && !is_optional(ty)),
+        (TypePattern::Elem, ty) => {
+            elem.is_some_and(|e| *strip(e) != Type::None && comparable(ty, e) && !is_optional(ty))
+        }
         (TypePattern::List(p), Type::List(t)) | (TypePattern::Set(p), Type::Set(t)) => {
             matches_pattern(t, p, elem)
         }
@@ -729,9 +786,9 @@ fn produce(pattern: &TypePattern, elem: Option<&Type>) -> Option<Type> {
 }
 
 /// Orders definitions so each comes after what it reads, refusing cycles
-/// (a let that reads itself, policies that call each other) and chains
-/// longer than [`MAX_DEFINITION_DEPTH`].
-fn definition_order(program: &Program) -> Result<(), String> {
+/// (a let that reads itself, policies that call each other) and
+/// evaluations nesting deeper than [`MAX_STACK_DEPTH`].
+fn definition_order(program: &Program, depths: &[usize]) -> Result<(), String> {
     // Definitions are numbered: lets, then params, then policies.
     let lets = program.lets.len();
     let params = program.params.len();
@@ -791,10 +848,13 @@ fn definition_order(program: &Program) -> Result<(), String> {
                     _ => {}
                 }
             } else {
-                height[d] = 1 + edges[d].iter().map(|&e| height[e]).max().unwrap_or(0);
-                if height[d] > MAX_DEFINITION_DEPTH {
+                // The deepest nesting an evaluation of `d` reaches: its own
+                // operand chains on top of the deepest definition it reads.
+                height[d] = depths.get(d).copied().unwrap_or(0)
+                    + edges[d].iter().map(|&e| height[e]).max().unwrap_or(0);
+                if height[d] > MAX_STACK_DEPTH {
                     return Err(format!(
-                        "{} sits on a chain of more than {MAX_DEFINITION_DEPTH} definitions",
+                        "{} nests deeper than {MAX_STACK_DEPTH} operations, counting what it reads",
                         name(d)
                     ));
                 }
@@ -804,4 +864,161 @@ fn definition_order(program: &Program) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// Scopes: no evaluation reads a slot before something writes it.
+///
+/// A slot holds a policy's input (slot 0, always written), a local let
+/// (written before the later locals and the rules), an optional's present
+/// value (only inside `IfPresent::then`), a loop's key and element (only
+/// inside `Quant::body`) or a kept element (only inside its `keep` rule's
+/// condition). Engines start slots as `none`, which for a record or a
+/// string is no value at all, so a read outside these scopes is refused
+/// here.
+mod scope {
+    use crate::ir::{Action, Body, NodeId, Op, Policy, PolicyKind, Slot};
+
+    /// The most operations the walk visits in one body, counting shared
+    /// operands at each use (each root is bounded by the expanded size
+    /// check; this bounds their sum).
+    const BUDGET: u64 = 1 << 22;
+
+    enum Step {
+        Visit(NodeId),
+        Bind(Slot),
+        Unbind(Slot),
+    }
+
+    struct Walk<'b> {
+        body: &'b Body,
+        /// How many enclosing scopes bind each slot.
+        bound: Vec<u32>,
+        budget: u64,
+    }
+
+    impl<'b> Walk<'b> {
+        fn new(body: &'b Body) -> Walk<'b> {
+            Walk {
+                body,
+                bound: vec![0; body.slots.len()],
+                budget: BUDGET,
+            }
+        }
+
+        fn bind(&mut self, slot: Slot) {
+            self.bound[slot.0 as usize] += 1;
+        }
+
+        fn unbind(&mut self, slot: Slot) {
+            self.bound[slot.0 as usize] -= 1;
+        }
+
+        /// Walks the tree under `root` (iteratively: bodies may be deep).
+        fn visit(&mut self, root: NodeId) -> Result<(), String> {
+            let mut steps = vec![Step::Visit(root)];
+            while let Some(step) = steps.pop() {
+                let node = match step {
+                    Step::Bind(slot) => {
+                        self.bind(slot);
+                        continue;
+                    }
+                    Step::Unbind(slot) => {
+                        self.unbind(slot);
+                        continue;
+                    }
+                    Step::Visit(node) => node,
+                };
+                self.budget = self.budget.checked_sub(1).ok_or_else(|| {
+                    format!("stands for more than {BUDGET} operations (operands shared too often)")
+                })?;
+                match &self.body.nodes[node.0 as usize].op {
+                    Op::Local(slot) => {
+                        if self.bound[slot.0 as usize] == 0 {
+                            return Err(format!(
+                                "node {} reads slot {} where nothing has written it",
+                                node.0, slot.0
+                            ));
+                        }
+                    }
+                    Op::IfPresent { value, slot, then } => {
+                        steps.push(Step::Unbind(*slot));
+                        steps.push(Step::Visit(*then));
+                        steps.push(Step::Bind(*slot));
+                        steps.push(Step::Visit(*value));
+                    }
+                    Op::Quant {
+                        collection,
+                        key,
+                        elem,
+                        body,
+                        ..
+                    } => {
+                        steps.push(Step::Unbind(*elem));
+                        if let Some(key) = key {
+                            steps.push(Step::Unbind(*key));
+                        }
+                        steps.push(Step::Visit(*body));
+                        if let Some(key) = key {
+                            steps.push(Step::Bind(*key));
+                        }
+                        steps.push(Step::Bind(*elem));
+                        steps.push(Step::Visit(*collection));
+                    }
+                    op => steps.extend(op.operands().into_iter().map(Step::Visit)),
+                }
+            }
+            Ok(())
+        }
+    }
+
+    /// A let's or param's body: nothing is bound at its root.
+    pub(super) fn check_value(body: &Body) -> Result<(), String> {
+        match body.root {
+            Some(root) => Walk::new(body).visit(root),
+            None => Ok(()),
+        }
+    }
+
+    /// A policy: the input, then each local in order, then the rules.
+    pub(super) fn check_policy(policy: &Policy) -> Result<(), String> {
+        let mut walk = Walk::new(&policy.body);
+        walk.bind(Slot(0));
+        for local in &policy.locals {
+            walk.visit(local.value)?;
+            walk.bind(local.slot);
+        }
+        for rule in &policy.rules {
+            match &rule.action {
+                Action::Keep {
+                    collection,
+                    elem,
+                    limit,
+                } => {
+                    walk.visit(*collection)?;
+                    if let Some(limit) = limit {
+                        walk.visit(*limit)?;
+                    }
+                    walk.bind(*elem);
+                    if let Some(when) = rule.when {
+                        walk.visit(when)?;
+                    }
+                    walk.unbind(*elem);
+                }
+                action => {
+                    if let Some(when) = rule.when {
+                        walk.visit(when)?;
+                    }
+                    match action {
+                        Action::Redact { findings } => walk.visit(*findings)?,
+                        Action::Return { value } => walk.visit(*value)?,
+                        _ => {}
+                    }
+                }
+            }
+        }
+        if let PolicyKind::Value { value, .. } = &policy.kind {
+            walk.visit(*value)?;
+        }
+        Ok(())
+    }
 }

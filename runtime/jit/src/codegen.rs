@@ -989,7 +989,12 @@ impl<'a, 'f> FnGen<'a, 'f> {
                 }
                 let mut len = self.iconst(values.len() as i64);
                 if matches!(node.op, Op::Set(_)) && values.len() > 1 {
-                    let elem = match ty {
+                    // A literal may be declared `set<T>?`: its elements are `T`.
+                    let mut set = ty;
+                    while let Type::Optional(inner) = set {
+                        set = inner;
+                    }
+                    let elem = match set {
                         Type::Set(e) => (**e).clone(),
                         _ => Type::None,
                     };
