@@ -6,6 +6,7 @@
 
 pub mod bundle;
 mod eval;
+mod fmt;
 pub mod render;
 mod runner;
 
@@ -42,6 +43,8 @@ enum Command {
     Eval(eval::EvalArgs),
     /// Run the `test` blocks of `.pol` files and report failures and coverage.
     Test(runner::TestArgs),
+    /// Rewrite `.pol` files in the canonical layout (`--check`: only list them).
+    Fmt(fmt::FmtArgs),
     /// Compile policies into a bundle file, optionally signed.
     Build(bundle::BuildArgs),
     /// Write an ed25519 key pair for signing bundles: NAME.key and NAME.pub.
@@ -99,6 +102,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         Command::Check(args) => check(&args),
         Command::Eval(args) => eval::eval(&args),
         Command::Test(args) => runner::test(&args),
+        Command::Fmt(args) => fmt::fmt(&args),
         Command::Build(args) => bundle::build(&args),
         Command::Keygen(args) => bundle::keygen(&args),
         Command::Verify(args) => bundle::verify(&args),

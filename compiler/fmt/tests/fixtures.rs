@@ -1,0 +1,70 @@
+//! Snapshot tests: each file in `tests/fixtures` is formatted, and the
+//! snapshot shows the input and the output (or the diagnostics of a file
+//! the formatter refuses). Every fixture is also checked to format to
+//! itself, to keep its tokens, and to parse to the same tree.
+
+use pol_fmt::{FormatConfig, FormatError, format, same_syntax_tree};
+use pol_syntax::lexer::{TokenKind, lex};
+
+/// The tokens of a text with layout and the layout's commas left out:
+/// what formatting must never change.
+fn tokens_without_layout(text: &str) -> Vec<(TokenKind, String)> {
+    lex(text)
+        .into_iter()
+        .filter(|t| t.kind != TokenKind::Comma)
+        .map(|t| {
+            let slice = &text[t.span.range()];
+            let slice = if t.kind.is_comment() {
+                slice.trim_end()
+            } else {
+                slice
+            };
+            (t.kind, slice.to_string())
+        })
+        .collect()
+}
+
+#[test]
+fn fixtures() {
+    insta::glob!("fixtures/*.pol", |path| {
+        let input = std::fs::read_to_string(path).expect("read fixture");
+        let config = FormatConfig::default();
+        let shown = match format(&input, &config) {
+            Ok(output) => {
+                assert_eq!(
+                    format(&output, &config).as_deref(),
+                    Ok(output.as_str()),
+                    "formatting is idempotent"
+                );
+                assert_eq!(
+                    tokens_without_layout(&input),
+                    tokens_without_layout(&output),
+                    "formatting keeps every token and comment"
+                );
+                assert!(same_syntax_tree(&input, &output), "same syntax tree");
+                output
+            }
+            Err(FormatError::Syntax { diagnostics }) => {
+                let mut text = String::from("refused, with the parser's diagnostics:\n");
+                for d in diagnostics {
+                    text.push_str(&format!(
+                        "{} at {:?}: {}\n",
+                        d.code,
+                        d.primary_span(),
+                        d.message
+                    ));
+                }
+                text
+            }
+            Err(error) => panic!("{error}"),
+        };
+        let snapshot = format!(
+            "---------------------------------------- input\n{}\n---------------------------------------- output\n{}",
+            input.replace('\r', "␍"),
+            shown
+        );
+        insta::with_settings!({ omit_expression => true }, {
+            insta::assert_snapshot!(snapshot);
+        });
+    });
+}

@@ -1,0 +1,328 @@
+//! Engines: load a bundle, swap in a new revision, look up entrypoints.
+
+use std::ffi::c_char;
+use std::sync::{Arc, PoisonError, RwLock};
+
+use pol_runtime::{Engine, Entrypoint, LiveEngine, Trust};
+
+use crate::args;
+use crate::error::{Failure, PolError, PolStatus, catch, catch_or, finish};
+
+/// A loaded bundle, ready to evaluate requests.
+///
+/// Thread safety: every function taking a `PolEngine` may be called from
+/// any number of threads at once, `pol_engine_load_bundle` included,
+/// except `pol_engine_free`, which must come after every other call on the
+/// engine has returned. Decisions keep the revision that made them alive,
+/// so they may outlive a swap and even the engine.
+#[derive(Debug)]
+pub struct PolEngine {
+    live: LiveEngine,
+    /// The keys the engine was created with: replacement bundles must be
+    /// signed by one of them too.
+    trust: Trust,
+    /// The names behind entrypoint ids: an id is an index here. An id names
+    /// a policy, not a position in one revision's program, so it stays
+    /// right when a swap reorders or removes policies.
+    entrypoints: RwLock<Vec<Box<str>>>,
+}
+
+impl PolEngine {
+    fn new(engine: Engine, trust: Trust) -> PolEngine {
+        PolEngine {
+            live: LiveEngine::new(engine),
+            trust,
+            entrypoints: RwLock::new(Vec::new()),
+        }
+    }
+
+    /// The revision current now, and the entrypoint `id` resolved in it.
+    pub(crate) fn resolve(&self, id: u32) -> Result<(Arc<Engine>, Entrypoint), Failure> {
+        let engine = self.live.current();
+        // A poisoned lock only means a panic elsewhere while it was held;
+        // the table is append-only, so it is consistent either way.
+        let names = self
+            .entrypoints
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
+        let Some(name) = names.get(id as usize) else {
+            return Err(Failure::new(
+                PolStatus::NoSuchEntrypoint,
+                format!("entrypoint id {id} was not returned by `pol_entrypoint` on this engine"),
+            ));
+        };
+        let entry = engine
+            .entrypoint(name)
+            .ok_or_else(|| missing_entrypoint(&engine, name))?;
+        Ok((engine, entry))
+    }
+
+    /// The id of entrypoint `name`, registering it on first use.
+    fn entrypoint_id(&self, name: &str) -> Result<u32, Failure> {
+        let engine = self.live.current();
+        if engine.entrypoint(name).is_none() {
+            return Err(missing_entrypoint(&engine, name));
+        }
+        let position = |names: &[Box<str>]| names.iter().position(|n| &**n == name);
+        let known = position(
+            &self
+                .entrypoints
+                .read()
+                .unwrap_or_else(PoisonError::into_inner),
+        );
+        let index = match known {
+            Some(index) => index,
+            None => {
+                let mut names = self
+                    .entrypoints
+                    .write()
+                    .unwrap_or_else(PoisonError::into_inner);
+                // Another thread may have registered it between the locks.
+                position(&names).unwrap_or_else(|| {
+                    names.push(name.into());
+                    names.len() - 1
+                })
+            }
+        };
+        u32::try_from(index)
+            .map_err(|_| Failure::new(PolStatus::InvalidArgument, "too many entrypoint names"))
+    }
+}
+
+fn missing_entrypoint(engine: &Engine, name: &str) -> Failure {
+    let revision = match engine.revision() {
+        Some(revision) => format!("revision `{revision}` of the bundle"),
+        None => "the bundle".to_string(),
+    };
+    Failure::new(
+        PolStatus::NoSuchEntrypoint,
+        format!("no entrypoint `{name}` in {revision}"),
+    )
+}
+
+/// Loads a bundle written by `polc build` from memory.
+///
+/// `trusted_keys` holds `key_count` public keys, each the text of a `.pub`
+/// file written by `polc keygen`. With keys, only a bundle signed by one of
+/// them loads; with none (`key_count` 0, `trusted_keys` may be NULL), any
+/// intact bundle loads, signed or not: for development only.
+///
+/// On success, `*out` is a new engine (free it with `pol_engine_free`) and
+/// `*err` is NULL. On failure, `*out` is untouched and `*err` (when `err`
+/// is not NULL) is a new error: `POL_STATUS_BUNDLE_REFUSED` naming the
+/// cause, or `POL_STATUS_INVALID_ARGUMENT`. The bundle's bytes are copied
+/// where needed; the buffer may be freed when the call returns.
+///
+/// # Safety
+///
+/// `bundle` is NULL or valid for reads of `bundle_len` bytes;
+/// `trusted_keys` is NULL or an array of `key_count` NUL-terminated
+/// strings; `out` is NULL or writable; `err` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn pol_engine_load(
+    bundle: *const u8,
+    bundle_len: usize,
+    trusted_keys: *const *const c_char,
+    key_count: usize,
+    out: *mut *mut PolEngine,
+    err: *mut *mut PolError,
+) -> PolStatus {
+    let result = catch(|| {
+        if out.is_null() {
+            return Err(Failure::null("out"));
+        }
+        // SAFETY: forwarded from this function's contract.
+        let bytes = unsafe { args::bytes(bundle, bundle_len, "bundle") }?;
+        // SAFETY: forwarded from this function's contract.
+        let trust = unsafe { args::trust(trusted_keys, key_count) }?;
+        let engine = Engine::from_bundle(bytes, &trust)?;
+        let engine = Box::into_raw(Box::new(PolEngine::new(engine, trust)));
+        // SAFETY: `out` is not NULL, and the caller guarantees it writable.
+        unsafe { out.write(engine) };
+        Ok(())
+    });
+    // SAFETY: forwarded from this function's contract.
+    unsafe { finish(err, result) }
+}
+
+/// Loads a bundle file, like `pol_engine_load`. A file that cannot be read
+/// is `POL_STATUS_IO`, with a message naming the path.
+///
+/// # Safety
+///
+/// `path` is NULL or a NUL-terminated string; the rest as for
+/// `pol_engine_load`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn pol_engine_load_file(
+    path: *const c_char,
+    trusted_keys: *const *const c_char,
+    key_count: usize,
+    out: *mut *mut PolEngine,
+    err: *mut *mut PolError,
+) -> PolStatus {
+    let result = catch(|| {
+        if out.is_null() {
+            return Err(Failure::null("out"));
+        }
+        // SAFETY: forwarded from this function's contract.
+        let path = unsafe { args::path(path, "path") }?;
+        // SAFETY: forwarded from this function's contract.
+        let trust = unsafe { args::trust(trusted_keys, key_count) }?;
+        let engine = Engine::from_bundle_file(&path, &trust)?;
+        let engine = Box::into_raw(Box::new(PolEngine::new(engine, trust)));
+        // SAFETY: `out` is not NULL, and the caller guarantees it writable.
+        unsafe { out.write(engine) };
+        Ok(())
+    });
+    // SAFETY: forwarded from this function's contract.
+    unsafe { finish(err, result) }
+}
+
+/// Hot swap: loads a new revision from memory and makes it current. The
+/// bundle must satisfy the keys the engine was created with. It is
+/// verified and compiled before anything changes: evaluations running
+/// meanwhile finish on the old revision, later ones use the new one, and
+/// none sees a mix. When the bundle is refused, the current revision stays
+/// and `*err` says why.
+///
+/// Entrypoint ids stay valid: they are resolved by name in the revision
+/// current at each evaluation (`POL_STATUS_NO_SUCH_ENTRYPOINT` if the new
+/// revision dropped the policy).
+///
+/// # Safety
+///
+/// `engine` is NULL or a live engine; `bundle` is NULL or valid for reads
+/// of `bundle_len` bytes; `err` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn pol_engine_load_bundle(
+    engine: *const PolEngine,
+    bundle: *const u8,
+    bundle_len: usize,
+    err: *mut *mut PolError,
+) -> PolStatus {
+    let result = catch(|| {
+        // SAFETY: forwarded from this function's contract.
+        let engine = unsafe { args::object(engine, "engine") }?;
+        // SAFETY: forwarded from this function's contract.
+        let bytes = unsafe { args::bytes(bundle, bundle_len, "bundle") }?;
+        engine.live.load_bundle(bytes, &engine.trust)?;
+        Ok(())
+    });
+    // SAFETY: forwarded from this function's contract.
+    unsafe { finish(err, result) }
+}
+
+/// Hot swap from a file, like `pol_engine_load_bundle`.
+///
+/// # Safety
+///
+/// `engine` is NULL or a live engine; `path` is NULL or a NUL-terminated
+/// string; `err` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn pol_engine_load_bundle_file(
+    engine: *const PolEngine,
+    path: *const c_char,
+    err: *mut *mut PolError,
+) -> PolStatus {
+    let result = catch(|| {
+        // SAFETY: forwarded from this function's contract.
+        let engine = unsafe { args::object(engine, "engine") }?;
+        // SAFETY: forwarded from this function's contract.
+        let path = unsafe { args::path(path, "path") }?;
+        let next = Engine::from_bundle_file(&path, &engine.trust)?;
+        engine.live.swap(next);
+        Ok(())
+    });
+    // SAFETY: forwarded from this function's contract.
+    unsafe { finish(err, result) }
+}
+
+/// Frees an engine. Decisions made with it stay valid until they are
+/// freed. NULL is ignored.
+///
+/// # Safety
+///
+/// `engine` is NULL or an engine from this library not yet freed, and no
+/// other call on it is running or will be made.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn pol_engine_free(engine: *mut PolEngine) {
+    catch_or((), || {
+        if !engine.is_null() {
+            // SAFETY: a non-NULL `engine` came from `Box::into_raw` in a
+            // load function and, by the caller's guarantee, is freed once
+            // and no longer in use.
+            drop(unsafe { Box::from_raw(engine) });
+        }
+    })
+}
+
+/// Copies the current revision's name (`polc build --revision`) into
+/// `buf`, like `snprintf`: at most `size - 1` bytes and a NUL. Returns the
+/// name's full length in bytes, without the NUL, so a result `>= size`
+/// means it was cut short; 0 when the bundle has no revision or `engine`
+/// is NULL. `buf` may be NULL when `size` is 0, to ask for the length.
+///
+/// # Safety
+///
+/// `engine` is NULL or a live engine; `buf` is NULL or valid for writes of
+/// `size` bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn pol_engine_revision(
+    engine: *const PolEngine,
+    buf: *mut c_char,
+    size: usize,
+) -> usize {
+    catch_or(0, || {
+        // SAFETY: forwarded from this function's contract.
+        let Ok(engine) = (unsafe { args::object(engine, "engine") }) else {
+            return 0;
+        };
+        let current = engine.live.current();
+        let revision = current.revision().unwrap_or_default().as_bytes();
+        if !buf.is_null() && size > 0 {
+            let copied = revision.len().min(size - 1);
+            // SAFETY: `buf` is not NULL, so the caller guarantees `size`
+            // writable bytes; `copied + 1 <= size`, and the source is a
+            // Rust string that cannot overlap a C buffer.
+            unsafe {
+                std::ptr::copy_nonoverlapping(revision.as_ptr(), buf.cast::<u8>(), copied);
+                buf.add(copied).write(0);
+            }
+        }
+        revision.len()
+    })
+}
+
+/// Looks up the entrypoint `name` (`package.policy`, such as
+/// `std.guards.input.prompt`) and writes its id to `*out`, for
+/// `pol_evaluate`. The id names the policy on this engine and stays valid
+/// across swaps. Fails with `POL_STATUS_NO_SUCH_ENTRYPOINT` when the
+/// current revision has no such policy.
+///
+/// # Safety
+///
+/// `engine` is NULL or a live engine; `name` is NULL or a NUL-terminated
+/// string; `out` is NULL or writable; `err` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn pol_entrypoint(
+    engine: *const PolEngine,
+    name: *const c_char,
+    out: *mut u32,
+    err: *mut *mut PolError,
+) -> PolStatus {
+    let result = catch(|| {
+        // SAFETY: forwarded from this function's contract.
+        let engine = unsafe { args::object(engine, "engine") }?;
+        // SAFETY: forwarded from this function's contract.
+        let name = unsafe { args::utf8(name, "name") }?;
+        if out.is_null() {
+            return Err(Failure::null("out"));
+        }
+        let id = engine.entrypoint_id(name)?;
+        // SAFETY: `out` is not NULL, and the caller guarantees it writable.
+        unsafe { out.write(id) };
+        Ok(())
+    });
+    // SAFETY: forwarded from this function's contract.
+    unsafe { finish(err, result) }
+}
