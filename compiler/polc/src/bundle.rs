@@ -93,7 +93,7 @@ pub fn compile_bundle(
     }
     let program = pol_sema::lower::lower(&workspace.checked()).map_err(|e| e.to_string())?;
     pol_ir::ir::verify(&program).map_err(|e| format!("internal error: {e}"))?;
-    Ok(bundle::write(&program, info, signer))
+    bundle::write(&program, info, signer).map_err(|e| e.to_string())
 }
 
 /// The build time to record: none when reproducible, `SOURCE_DATE_EPOCH`

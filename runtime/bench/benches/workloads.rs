@@ -178,7 +178,8 @@ fn w4(c: &mut Criterion) {
 fn compile(c: &mut Criterion) {
     let files = pol::generated_project(10_000);
     let program = pol_sema::compile(files.clone()).expect("compiles");
-    let bundle = pol_ir::bundle::write(&program, &pol_ir::bundle::BuildInfo::default(), None);
+    let bundle = pol_ir::bundle::write(&program, &pol_ir::bundle::BuildInfo::default(), None)
+        .expect("writes");
     let mut group = c.benchmark_group("compile");
     group.sample_size(10);
     group.bench_function("pol-sema/10k-lines", |b| {

@@ -161,7 +161,7 @@ impl Engine {
     /// # let program = pol_sema::compile([("a.pol".to_string(),
     /// #     "package demo\nschema Call { tool: string }\npolicy call(c: Call) -> Decision {\n  allow \"search\" when c.tool == \"search\"\n}\n".to_string())]).unwrap();
     /// # let info = pol_ir::bundle::BuildInfo { revision: "r1".into(), ..Default::default() };
-    /// # let bytes = pol_ir::bundle::write(&program, &info, None);
+    /// # let bytes = pol_ir::bundle::write(&program, &info, None).unwrap();
     /// // `bytes` is a bundle written by `polc build`.
     /// let engine = Engine::from_bundle(&bytes, &Trust::any()).expect("loads");
     /// assert_eq!(engine.manifest().map(|m| m.revision.as_str()), Some("r1"));

@@ -24,7 +24,7 @@ use pol_ir::bundle::Trust;
 /// # let bundle = |reason: &str, revision: &str| {
 /// #     let program = pol_sema::compile([("a.pol".to_string(), source(reason))]).unwrap();
 /// #     let info = pol_ir::bundle::BuildInfo { revision: revision.into(), ..Default::default() };
-/// #     pol_ir::bundle::write(&program, &info, None)
+/// #     pol_ir::bundle::write(&program, &info, None).unwrap()
 /// # };
 /// let live = LiveEngine::new(Engine::from_bundle(&bundle("v1 rule", "v1"), &Trust::any())?);
 ///

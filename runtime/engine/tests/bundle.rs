@@ -85,6 +85,11 @@ fn tiny_program(reason: &str) -> Program {
     }
 }
 
+/// Writes a bundle; every program here is writable.
+fn write(program: &Program, info: &BuildInfo, signer: Option<&SecretKey>) -> Vec<u8> {
+    bundle::write(program, info, signer).expect("writes")
+}
+
 fn info(revision: &str) -> BuildInfo {
     BuildInfo {
         revision: revision.into(),
@@ -115,7 +120,7 @@ fn tool(engine: &Engine, name: &str) -> (bool, Vec<String>) {
 #[test]
 fn a_bundle_loads_and_evaluates_like_the_program() {
     let program = tiny_program("search is read-only");
-    let bytes = bundle::write(&program, &info("r7"), None);
+    let bytes = write(&program, &info("r7"), None);
     let engine = Engine::from_bundle(&bytes, &Trust::any()).expect("loads");
     assert_eq!(engine.revision(), Some("r7"));
     assert_eq!(engine.signature(), Some(&SignatureStatus::Unsigned));
@@ -143,11 +148,11 @@ fn a_bundle_loads_and_evaluates_like_the_program() {
 
 #[test]
 fn the_same_program_and_revision_give_the_same_bytes() {
-    let a = bundle::write(&tiny_program("x"), &info("r1"), Some(&key(1)));
-    let b = bundle::write(&tiny_program("x"), &info("r1"), Some(&key(1)));
+    let a = write(&tiny_program("x"), &info("r1"), Some(&key(1)));
+    let b = write(&tiny_program("x"), &info("r1"), Some(&key(1)));
     assert_eq!(a, b);
     // The content hash names the policies, not the revision.
-    let c = bundle::write(&tiny_program("x"), &info("r2"), None);
+    let c = write(&tiny_program("x"), &info("r2"), None);
     let hash = |bytes: &[u8]| {
         bundle::read_manifest(bytes, &Trust::any())
             .unwrap()
@@ -160,7 +165,7 @@ fn the_same_program_and_revision_give_the_same_bytes() {
 
 #[test]
 fn every_truncation_is_refused() {
-    let bytes = bundle::write(&tiny_program("x"), &info("r1"), Some(&key(1)));
+    let bytes = write(&tiny_program("x"), &info("r1"), Some(&key(1)));
     for len in 0..bytes.len() {
         match bundle_error(Engine::from_bundle(&bytes[..len], &Trust::any())) {
             BundleError::Truncated(_) => {}
@@ -177,7 +182,7 @@ fn every_truncation_is_refused() {
 
 #[test]
 fn a_wrong_magic_or_a_newer_version_is_refused() {
-    let bytes = bundle::write(&tiny_program("x"), &info("r1"), None);
+    let bytes = write(&tiny_program("x"), &info("r1"), None);
     let mut wrong = bytes.clone();
     wrong[0] = b'X';
     assert_eq!(
@@ -208,7 +213,7 @@ fn a_wrong_magic_or_a_newer_version_is_refused() {
 
 #[test]
 fn a_modified_unsigned_bundle_fails_its_hash() {
-    let bytes = bundle::write(&tiny_program("x"), &info("r1"), None);
+    let bytes = write(&tiny_program("x"), &info("r1"), None);
     // Every byte after the header is covered by the header's hash.
     for at in [bundle::HEADER_LEN, bytes.len() / 2, bytes.len() - 1] {
         let mut changed = bytes.clone();
@@ -225,7 +230,7 @@ fn a_modified_unsigned_bundle_fails_its_hash() {
 fn flipping_any_byte_of_a_signed_bundle_is_refused() {
     let signer = key(7);
     let trust = Trust::keys([signer.public()]);
-    let bytes = bundle::write(&tiny_program("x"), &info("r1"), Some(&signer));
+    let bytes = write(&tiny_program("x"), &info("r1"), Some(&signer));
     let loaded = Engine::from_bundle(&bytes, &trust).expect("the untouched bundle loads");
     assert_eq!(
         loaded.signature(),
@@ -245,8 +250,8 @@ fn flipping_any_byte_of_a_signed_bundle_is_refused() {
 
 #[test]
 fn signatures_must_come_from_a_trusted_key() {
-    let signed = bundle::write(&tiny_program("x"), &info("r1"), Some(&key(1)));
-    let unsigned = bundle::write(&tiny_program("x"), &info("r1"), None);
+    let signed = write(&tiny_program("x"), &info("r1"), Some(&key(1)));
+    let unsigned = write(&tiny_program("x"), &info("r1"), None);
     let trust = Trust::keys([key(2).public()]);
     assert!(matches!(
         bundle_error(Engine::from_bundle(&signed, &trust)),
@@ -263,7 +268,7 @@ fn signatures_must_come_from_a_trusted_key() {
     let engine = Engine::from_bundle(&signed, &Trust::any()).unwrap();
     assert_eq!(engine.signature(), Some(&SignatureStatus::Unchecked));
     // A signature cannot be moved to other content.
-    let other = bundle::write(&tiny_program("y"), &info("r1"), Some(&key(1)));
+    let other = write(&tiny_program("y"), &info("r1"), Some(&key(1)));
     let mut moved = other[..other.len() - bundle::SIGNATURE_LEN].to_vec();
     moved.extend_from_slice(&signed[signed.len() - bundle::SIGNATURE_LEN..]);
     assert!(matches!(
@@ -291,7 +296,7 @@ fn reassemble(manifest: &[u8], payload: &[u8]) -> Vec<u8> {
 }
 
 fn manifest_of(program: &Program) -> serde_json::Value {
-    let bytes = bundle::write(program, &info("r1"), None);
+    let bytes = write(program, &info("r1"), None);
     serde_json::to_value(bundle::read_manifest(&bytes, &Trust::any()).unwrap().0).unwrap()
 }
 
@@ -342,7 +347,7 @@ fn a_consistent_forgery_still_meets_the_verifier() {
 
 /// Writes a (structurally tampered) program into a bundle and loads it.
 fn load_program(program: &Program) -> Result<Engine, LoadError> {
-    Engine::from_bundle(&bundle::write(program, &info("r1"), None), &Trust::any())
+    Engine::from_bundle(&write(program, &info("r1"), None), &Trust::any())
 }
 
 fn invalid(program: &Program) -> String {
@@ -431,8 +436,12 @@ fn a_type_nested_past_the_limit_is_refused_while_decoding() {
         name: "deep".into(),
         ty,
     });
-    // Written by hand: `bundle::write`'s manifest of it would be too deep
-    // for JSON already.
+    // `bundle::write` refuses it: its manifest would be too deep for JSON.
+    assert!(matches!(
+        bundle::write(&program, &info("r1"), None),
+        Err(BundleError::Unwritable(_))
+    ));
+    // Written by hand, as a forger would.
     let payload = postcard::to_allocvec(&program).unwrap();
     let mut manifest = manifest_of(&tiny_program("x"));
     manifest["content_hash"] = content_hash(&payload).into();
@@ -446,7 +455,7 @@ fn a_type_nested_past_the_limit_is_refused_while_decoding() {
 #[test]
 fn a_live_engine_swaps_revisions_under_load() {
     let bundle_of = |revision: &str| {
-        bundle::write(
+        write(
             &tiny_program(&format!("allowed in {revision}")),
             &info(revision),
             None,
@@ -710,8 +719,8 @@ fn a_set_literal_declared_optional_dedups_by_its_elements() {
 
 #[test]
 fn requiring_keys_without_any_refuses_everything() {
-    let signed = bundle::write(&tiny_program("x"), &info("r1"), Some(&key(1)));
-    let unsigned = bundle::write(&tiny_program("x"), &info("r1"), None);
+    let signed = write(&tiny_program("x"), &info("r1"), Some(&key(1)));
+    let unsigned = write(&tiny_program("x"), &info("r1"), None);
     let nobody = Trust::keys([]);
     assert!(matches!(
         bundle_error(Engine::from_bundle(&signed, &nobody)),

@@ -30,7 +30,7 @@ fn engines_give_memory_back_and_stay_small() {
     let tool = compile(
         "package demo\nschema Call { tool: string }\npolicy call(c: Call) -> Decision {\n  allow \"search\" when c.tool == \"search\"\n}\n",
     );
-    let bytes = bundle::write(&tool, &BuildInfo::default(), None);
+    let bytes = bundle::write(&tool, &BuildInfo::default(), None).expect("writes");
     let cycle = |n: usize| {
         for _ in 0..n {
             let engine = Engine::from_bundle(&bytes, &Trust::any()).expect("loads");

@@ -133,6 +133,10 @@ pub enum BundleError {
     /// The manifest does not describe the program.
     #[error("the bundle's manifest does not match its program: {0}")]
     ManifestMismatch(String),
+    /// A program too large for the format (a section over 4 GiB), or one
+    /// whose manifest the reader would refuse; only `write` reports this.
+    #[error("the program cannot be written as a bundle: {0}")]
+    Unwritable(String),
 }
 
 /// Which signatures a runtime accepts.
@@ -313,8 +317,14 @@ fn sha256_tag(bytes: &[u8]) -> String {
 }
 
 /// Writes a bundle of `program` (which must be verified), signed when a
-/// key is given. The same program and info give the same bytes.
-pub fn write(program: &Program, info: &BuildInfo, signer: Option<&SecretKey>) -> Vec<u8> {
+/// key is given. The same program and info give the same bytes. It checks
+/// that the runtime will read what it wrote (the manifest parses and
+/// matches), so a bundle that cannot load is never written.
+pub fn write(
+    program: &Program,
+    info: &BuildInfo,
+    signer: Option<&SecretKey>,
+) -> Result<Vec<u8>, BundleError> {
     // The revision lives in the manifest, so the payload (and its content
     // hash) is the same for the same policies whatever the revision.
     let payload = if program.revision.is_some() {
@@ -324,7 +334,7 @@ pub fn write(program: &Program, info: &BuildInfo, signer: Option<&SecretKey>) ->
     } else {
         postcard::to_allocvec(program)
     }
-    .unwrap_or_default();
+    .map_err(|e| BundleError::Unwritable(format!("the program does not encode: {e}")))?;
     let manifest = Manifest {
         revision: info.revision.clone(),
         compiler: info.compiler.clone(),
@@ -335,14 +345,21 @@ pub fn write(program: &Program, info: &BuildInfo, signer: Option<&SecretKey>) ->
         entrypoints: entrypoints(program),
         key_id: signer.map(|k| k.public().id()),
     };
-    let manifest = serde_json::to_vec_pretty(&manifest).unwrap_or_default();
+    let manifest = serde_json::to_vec_pretty(&manifest)
+        .map_err(|e| BundleError::Unwritable(format!("the manifest does not encode: {e}")))?;
+    let length = |bytes: &[u8], what: &str| {
+        u32::try_from(bytes.len())
+            .map_err(|_| BundleError::Unwritable(format!("the {what} is larger than 4 GiB")))
+    };
+    let (manifest_len, payload_len) =
+        (length(&manifest, "manifest")?, length(&payload, "program")?);
     let mut out = Vec::with_capacity(HEADER_LEN + manifest.len() + payload.len() + SIGNATURE_LEN);
     out.extend_from_slice(&MAGIC);
     out.extend_from_slice(&BUNDLE_VERSION.to_le_bytes());
     let flags = if signer.is_some() { FLAG_SIGNED } else { 0 };
     out.extend_from_slice(&flags.to_le_bytes());
-    out.extend_from_slice(&(manifest.len() as u32).to_le_bytes());
-    out.extend_from_slice(&(payload.len() as u32).to_le_bytes());
+    out.extend_from_slice(&manifest_len.to_le_bytes());
+    out.extend_from_slice(&payload_len.to_le_bytes());
     let mut hasher = Sha256::new();
     hasher.update(&manifest);
     hasher.update(&payload);
@@ -353,7 +370,10 @@ pub fn write(program: &Program, info: &BuildInfo, signer: Option<&SecretKey>) ->
         let signature = key.0.sign(&out);
         out.extend_from_slice(&signature.to_bytes());
     }
-    out
+    // What the reader refuses (a manifest nested past JSON's depth limit)
+    // is refused here instead.
+    read_manifest(&out, &Trust::any()).map_err(|e| BundleError::Unwritable(e.to_string()))?;
+    Ok(out)
 }
 
 /// The parts of a bundle whose integrity checked out, before decoding.

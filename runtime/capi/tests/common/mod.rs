@@ -77,7 +77,7 @@ pub fn stdlib_bundle(revision: &str, signer: Option<&SecretKey>) -> Vec<u8> {
         compiler: "pol-capi tests".to_string(),
         built_at: None,
     };
-    pol_ir::bundle::write(stdlib_program(), &info, signer)
+    pol_ir::bundle::write(stdlib_program(), &info, signer).expect("writes")
 }
 
 /// A bundle of one small policy, for swap tests that need a program other
@@ -89,7 +89,7 @@ pub fn small_bundle(source: &str, revision: &str) -> Vec<u8> {
         revision: revision.to_string(),
         ..BuildInfo::default()
     };
-    pol_ir::bundle::write(&program, &info, None)
+    pol_ir::bundle::write(&program, &info, None).expect("writes")
 }
 
 /// A failed call, read back from its `PolError`.
