@@ -41,17 +41,21 @@ fn codegen_error(what: impl Into<String>) -> JitError {
 /// read at run time.
 struct Tables {
     types: Vec<Type>,
+    /// Each type's index in `types`, so interning stays linear.
+    type_ids: std::collections::HashMap<Type, u32>,
     sites: Vec<Site>,
     strings: Vec<Box<[u8]>>,
 }
 
 impl Tables {
     fn type_id(&mut self, ty: &Type) -> u32 {
-        if let Some(i) = self.types.iter().position(|t| t == ty) {
-            return i as u32;
+        if let Some(&id) = self.type_ids.get(ty) {
+            return id;
         }
+        let id = self.types.len() as u32;
         self.types.push(ty.clone());
-        (self.types.len() - 1) as u32
+        self.type_ids.insert(ty.clone(), id);
+        id
     }
 
     /// The address and length of a constant string's bytes.
@@ -88,6 +92,7 @@ pub(crate) fn compile(program: Arc<Program>) -> Result<JitProgram> {
     let mut module = JITModule::new(JITBuilder::with_isa(isa, default_libcall_names()));
     let mut tables = Tables {
         types: Vec::new(),
+        type_ids: std::collections::HashMap::new(),
         sites: Vec::new(),
         strings: Vec::new(),
     };
