@@ -8,7 +8,9 @@ use pol_ir::ir::{self, Program};
 use crate::decision::Decision;
 use crate::decode::{Limits, decode_json};
 use crate::dispatch::{CompiledBuiltins, StdBuiltins};
-use crate::interp::{Builtins, Interpreter, compute_params};
+use crate::interp::{
+    Builtins, Interpreter, compute_params, compute_params_overriding, constant_lets,
+};
 use crate::value::Value;
 
 /// Why a program could not be loaded.
@@ -89,6 +91,12 @@ pub struct Engine {
     /// (rebuilt when the params change).
     standard: bool,
     params: Vec<Value>,
+    /// The host's param overrides so far, by index (params computed from
+    /// them are recomputed with them).
+    overrides: Vec<(u32, Value)>,
+    /// The lets known before any evaluation (see
+    /// [`crate::interp::constant_lets`]), by index.
+    lets: Vec<Option<Value>>,
     limits: Limits,
     /// The compiled program, when the JIT evaluates.
     #[cfg(feature = "jit")]
@@ -118,7 +126,7 @@ impl Engine {
     pub fn new(program: Program) -> Result<Engine, LoadError> {
         let mut engine = Engine::load(program, Arc::new(StdBuiltins))?;
         engine.standard = true;
-        engine.builtins = Arc::new(CompiledBuiltins::for_params(&engine.params));
+        engine.builtins = Arc::new(engine.compiled_builtins());
         engine.start_jit();
         Ok(engine)
     }
@@ -137,11 +145,14 @@ impl Engine {
         ir::verify(&program).map_err(LoadError::Invalid)?;
         let params =
             compute_params(&program, builtins.as_ref()).map_err(|e| LoadError::Param(e.0))?;
+        let lets = constant_lets(&program, builtins.as_ref(), &params);
         Ok(Engine {
             program: Arc::new(program),
             builtins,
             standard: false,
             params,
+            overrides: Vec::new(),
+            lets,
             limits: Limits::default(),
             #[cfg(feature = "jit")]
             native: None,
@@ -206,7 +217,7 @@ impl Engine {
     /// interpreter.
     fn start_jit(&mut self) {
         #[cfg(feature = "jit")]
-        match crate::native::Native::new(self.program.clone(), &self.params) {
+        match crate::native::Native::new(self.program.clone(), &self.params, &self.lets) {
             Ok(native) => self.native = Some(native),
             Err(why) => self.jit_unavailable = Some(why),
         }
@@ -279,16 +290,38 @@ impl Engine {
                 &self.limits,
             )
             .map_err(|e| LoadError::Param(format!("param `{name}`: {}", e.problem)))?;
-            self.params[index] = decoded;
+            self.overrides.retain(|(i, _)| *i as usize != index);
+            self.overrides.push((index as u32, decoded));
         }
+        // Params computed from an overridden one (a setting extending its
+        // default, a list built from another) and the lets known in
+        // advance follow the new values.
+        self.params =
+            compute_params_overriding(&self.program, self.builtins.as_ref(), &self.overrides)
+                .map_err(|e| LoadError::Param(e.0))?;
+        self.lets = constant_lets(&self.program, self.builtins.as_ref(), &self.params);
         if self.standard {
-            self.builtins = Arc::new(CompiledBuiltins::for_params(&self.params));
+            self.builtins = Arc::new(self.compiled_builtins());
         }
         #[cfg(feature = "jit")]
         if let Some(native) = &mut self.native {
-            native.set_params(&self.params).map_err(LoadError::Param)?;
+            native
+                .set_params(&self.params, &self.lets)
+                .map_err(LoadError::Param)?;
         }
         Ok(())
+    }
+
+    /// The standard builtins with the phrase sets and regex lists of the
+    /// params and of the lets known in advance compiled.
+    fn compiled_builtins(&self) -> CompiledBuiltins {
+        let values: Vec<Value> = self
+            .params
+            .iter()
+            .cloned()
+            .chain(self.lets.iter().flatten().cloned())
+            .collect();
+        CompiledBuiltins::for_params(&values)
     }
 
     /// Sets the bounds on inputs.
@@ -372,6 +405,7 @@ impl Engine {
             return native.evaluate(self.builtins.as_ref(), entry.0, &input, now);
         }
         Interpreter::with_params(&self.program, self.builtins.as_ref(), &self.params)
+            .with_lets(&self.lets)
             .evaluate(entry.0, input, now)
     }
 

@@ -50,6 +50,9 @@ pub struct Interpreter<'p, B: Builtins + ?Sized> {
     /// on the JIT evaluates its own statements here and its policies
     /// there).
     calls: Option<&'p dyn PolicyCalls>,
+    /// Lets whose values are known before any evaluation (see
+    /// [`constant_lets`]), by index.
+    known_lets: Option<&'p [Option<Value>]>,
 }
 
 /// Evaluates policy calls for an [`Interpreter`] (see
@@ -144,6 +147,53 @@ pub fn compute_params<B: Builtins + ?Sized>(program: &Program, builtins: &B) -> 
     compute_params_overriding(program, builtins, &[])
 }
 
+/// The values of the lets that are the same in every evaluation: those
+/// computed from constants and params only (no `now`, no policy call, and
+/// only other such lets). Computed once at load, a let like the standard
+/// library's folded phrase list is not rebuilt (nor its matcher compiled)
+/// on every request. A let whose computation fails stays unknown, so each
+/// evaluation reports the error as before.
+pub fn constant_lets<B: Builtins + ?Sized>(
+    program: &Program,
+    builtins: &B,
+    params: &[Value],
+) -> Vec<Option<Value>> {
+    let count = program.lets.len();
+    // Constant unless its body reads the clock, calls a policy or reads a
+    // let that is not constant; lets form no cycle (the verifier checks),
+    // so repeating until nothing changes settles.
+    let mut constant = vec![true; count];
+    loop {
+        let mut changed = false;
+        for (index, item) in program.lets.iter().enumerate() {
+            if !constant[index] {
+                continue;
+            }
+            let varies = item.value.nodes.iter().any(|node| match node.op {
+                Op::Now | Op::CallPolicy { .. } => true,
+                Op::Let(j) => !constant.get(j as usize).copied().unwrap_or(false),
+                _ => false,
+            });
+            if varies {
+                constant[index] = false;
+                changed = true;
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+    let interpreter = Interpreter::with_params(program, builtins, params);
+    let context = Context::new(program, 0, &[]);
+    (0..count)
+        .map(|index| {
+            constant[index]
+                .then(|| interpreter.let_value(&context, index as u32).ok())
+                .flatten()
+        })
+        .collect()
+}
+
 /// Computes a program's params with some of them given (by index): those
 /// are not computed, and params computed from them see the given values
 /// (a test's `with`).
@@ -175,6 +225,7 @@ pub fn compute_params_overriding<B: Builtins + ?Sized>(
             params: std::borrow::Cow::Borrowed(params.as_slice()),
             coverage: None,
             calls: None,
+            known_lets: None,
         }
         .root(&context, &param.value)
         .map_err(|e| EvalError(format!("param `{}`: {}", param.name, e.0)))?;
@@ -277,6 +328,7 @@ impl<'p, B: Builtins + ?Sized> Interpreter<'p, B> {
             params: std::borrow::Cow::Owned(params),
             coverage: None,
             calls: None,
+            known_lets: None,
         })
     }
 
@@ -292,7 +344,15 @@ impl<'p, B: Builtins + ?Sized> Interpreter<'p, B> {
             params: std::borrow::Cow::Borrowed(params),
             coverage: None,
             calls: None,
+            known_lets: None,
         }
+    }
+
+    /// Starts every evaluation with these lets known (see
+    /// [`constant_lets`]).
+    pub(crate) fn with_lets(mut self, lets: &'p [Option<Value>]) -> Interpreter<'p, B> {
+        self.known_lets = Some(lets);
+        self
     }
 
     /// Sends policy calls to `calls` instead of evaluating them here.
@@ -324,9 +384,13 @@ impl<'p, B: Builtins + ?Sized> Interpreter<'p, B> {
     /// (nanoseconds since the epoch). Never fails: an evaluation error is a
     /// deny that carries it.
     pub fn evaluate(&self, policy: u32, input: Value, now: i64) -> Decision {
+        let lets = match self.known_lets {
+            Some(known) if known.len() == self.program.lets.len() => known.to_vec(),
+            _ => vec![None; self.program.lets.len()],
+        };
         let context = Context {
             now,
-            lets: RefCell::new(vec![None; self.program.lets.len()]),
+            lets: RefCell::new(lets),
         };
         self.policy(&context, policy, input)
     }

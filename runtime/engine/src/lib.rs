@@ -27,9 +27,10 @@ pub use decision::{Decision, FiredRule};
 pub use decode::{DecodeError, Limits, decode_json};
 pub use dispatch::{CompiledBuiltins, StdBuiltins};
 pub use engine::{Engine, EngineKind, Entrypoint, LoadError};
-pub use live::LiveEngine;
-pub use pol_ir::bundle::{BundleError, Manifest, PublicKey, SignatureStatus, Trust};
 pub use interp::{
     Builtins, Coverage, EvalError, Interpreter, compute_params, compute_params_overriding,
+    constant_lets,
 };
+pub use live::LiveEngine;
+pub use pol_ir::bundle::{BundleError, Manifest, PublicKey, SignatureStatus, Trust};
 pub use value::{FindingValue, Value};

@@ -143,26 +143,36 @@ thread_local! {
 }
 
 impl Native {
-    /// Compiles `program` and lays out `params` (its computed params).
-    pub(crate) fn new(program: Arc<Program>, params: &[Value]) -> Result<Native, String> {
+    /// Compiles `program` and lays out `params` (its computed params) and
+    /// the lets known in advance.
+    pub(crate) fn new(
+        program: Arc<Program>,
+        params: &[Value],
+        lets: &[Option<Value>],
+    ) -> Result<Native, String> {
         let jit = JitProgram::compile(program).map_err(|e| match e {
             JitError::UnsupportedHost(why) => why,
             other => other.to_string(),
         })?;
-        let params = lay_out(&jit, params)?;
+        let params = lay_out(&jit, params, lets)?;
         Ok(Native { jit, params })
     }
 
-    /// Lays out new param values.
-    pub(crate) fn set_params(&mut self, params: &[Value]) -> Result<(), String> {
-        self.params = lay_out(&self.jit, params)?;
+    /// Lays out new param values and the lets known with them.
+    pub(crate) fn set_params(
+        &mut self,
+        params: &[Value],
+        lets: &[Option<Value>],
+    ) -> Result<(), String> {
+        self.params = lay_out(&self.jit, params, lets)?;
         Ok(())
     }
 
     /// Lays out other param values, for evaluations with
-    /// [`Native::evaluate_with`] (a test's `with`).
+    /// [`Native::evaluate_with`] (a test's `with`); lets are computed per
+    /// evaluation from them.
     pub(crate) fn params_for(&self, params: &[Value]) -> Result<NativeParams, String> {
-        lay_out(&self.jit, params)
+        lay_out(&self.jit, params, &[])
     }
 
     /// Evaluates policy `policy` on `input` at `now`.
@@ -277,16 +287,32 @@ fn decision_of(policy: u32, outcome: pol_jit::Outcome<'_>) -> Decision {
     }
 }
 
-fn lay_out(jit: &JitProgram, params: &[Value]) -> Result<NativeParams, String> {
+fn lay_out(
+    jit: &JitProgram,
+    params: &[Value],
+    lets: &[Option<Value>],
+) -> Result<NativeParams, String> {
     let sources: Vec<&dyn Source> = params.iter().map(|v| v as &dyn Source).collect();
-    let frame = ParamFrame::new(jit.program(), &sources).map_err(|e| e.to_string())?;
+    let let_sources: Vec<Option<&dyn Source>> = lets
+        .iter()
+        .map(|v| v.as_ref().map(|v| v as &dyn Source))
+        .collect();
+    let frame =
+        ParamFrame::with_lets(jit.program(), &sources, &let_sources).map_err(|e| e.to_string())?;
+    let program = jit.program();
+    // Builtins receive the original values of params and known lets, so
+    // the matchers compiled for them at load are found by identity.
     let by_identity = params
         .iter()
         .enumerate()
         .filter_map(|(i, v)| {
-            let id = frame.identity(jit.program(), i);
+            let id = frame.identity(program, i);
             (id != 0).then(|| (id, v.clone()))
         })
+        .chain(lets.iter().enumerate().filter_map(|(i, v)| {
+            let id = frame.let_identity(program, i);
+            v.as_ref().filter(|_| id != 0).map(|v| (id, v.clone()))
+        }))
         .collect();
     Ok(NativeParams { frame, by_identity })
 }

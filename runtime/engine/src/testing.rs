@@ -177,9 +177,12 @@ impl<'p> TestRunner<'p> {
             crate::EngineKind::Interpreter => Ok(runner),
             #[cfg(feature = "jit")]
             crate::EngineKind::Jit => {
+                // Lets are computed per evaluation here: a test's `with`
+                // may change what they are computed from.
                 let native = crate::native::Native::new(
                     std::sync::Arc::new(program.clone()),
                     &runner.params,
+                    &[],
                 )
                 .map_err(|why| EvalError(format!("the JIT is not available: {why}")))?;
                 Ok(TestRunner {

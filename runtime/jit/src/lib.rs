@@ -154,9 +154,14 @@ impl Drop for JitProgram {
 }
 
 /// Params laid out for native code: computed once (by the runtime's
-/// interpreter, at load time) and shared by every evaluation.
+/// interpreter, at load time) and shared by every evaluation; with them,
+/// the lets known before any evaluation (the same in every one).
 pub struct ParamFrame {
     slots: Vec<Slot>,
+    /// One slot per let: its value when known in advance, else `none`.
+    let_slots: Vec<Slot>,
+    /// 1 for each let known in advance (the let caches' "computed" mark).
+    let_known: Vec<u8>,
     arena: Arena,
 }
 
@@ -178,6 +183,16 @@ unsafe impl Sync for ParamFrame {}
 impl ParamFrame {
     /// Lays out the params' values (`values[i]` for param `i`).
     pub fn new(program: &Program, values: &[&dyn Source]) -> Result<ParamFrame, ShapeMismatch> {
+        ParamFrame::with_lets(program, values, &[])
+    }
+
+    /// Lays out the params' values and the values of lets known in advance
+    /// (`lets[i]` for let `i`, `None` when it is computed per evaluation).
+    pub fn with_lets(
+        program: &Program,
+        values: &[&dyn Source],
+        lets: &[Option<&dyn Source>],
+    ) -> Result<ParamFrame, ShapeMismatch> {
         let arena = Arena::new();
         let mut slots = Vec::with_capacity(values.len());
         for (param, value) in program.params.iter().zip(values) {
@@ -190,7 +205,35 @@ impl ParamFrame {
                 program.params.len()
             )));
         }
-        Ok(ParamFrame { slots, arena })
+        let mut let_slots = vec![Slot::NONE; program.lets.len()];
+        let mut let_known = vec![0u8; program.lets.len()];
+        for (index, (item, value)) in program.lets.iter().zip(lets).enumerate() {
+            if let Some(value) = value {
+                let_slots[index] = frame::encode(program, &arena, &item.ty, *value)?.slot;
+                let_known[index] = 1;
+            }
+        }
+        Ok(ParamFrame {
+            slots,
+            let_slots,
+            let_known,
+            arena,
+        })
+    }
+
+    /// The identity (see [`Val::identity`]) of let `index`'s value when it
+    /// is laid out in this frame; 0 for scalars and lets not known.
+    pub fn let_identity(&self, program: &Program, index: usize) -> u64 {
+        match (self.let_slots.get(index), program.lets.get(index)) {
+            (Some(slot), Some(item)) if self.let_known.get(index) == Some(&1) => Val {
+                slot: *slot,
+                ty: &item.ty,
+                program,
+                _arena: std::marker::PhantomData,
+            }
+            .identity(),
+            _ => 0,
+        }
     }
 
     /// The identity (see [`Val::identity`]) of param `index`'s value, laid
@@ -420,9 +463,15 @@ impl JitProgram {
         } = scratch;
         arena.reset();
         lets.clear();
-        lets.resize(program.lets.len(), Slot::NONE);
         let_state.clear();
-        let_state.resize(program.lets.len(), 0);
+        if params.let_slots.len() == program.lets.len() {
+            // Lets known in advance start computed.
+            lets.extend_from_slice(&params.let_slots);
+            let_state.extend_from_slice(&params.let_known);
+        } else {
+            lets.resize(program.lets.len(), Slot::NONE);
+            let_state.resize(program.lets.len(), 0);
+        }
         let (lets, let_state) = (lets.as_mut_ptr(), let_state.as_mut_ptr());
         let arena: &'a Arena = arena;
         let input_ty = &program.policies[policy as usize].input;
