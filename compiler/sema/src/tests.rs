@@ -451,11 +451,26 @@ mod lowering {
         let policies = names(program.policies.iter().map(|p| p.name.as_str()).collect());
         assert_eq!(policies, ["std.guards.output.response"]);
         assert!(program.lets.iter().any(|l| l.name == "app.limit"));
-        assert!(program.schemas.iter().any(|s| s.name == "std.guards.output.Response"));
+        assert!(
+            program
+                .schemas
+                .iter()
+                .any(|s| s.name == "std.guards.output.Response")
+        );
         // What the imported package uses of another comes along (its role
         // enum); the other package's policies do not.
-        assert!(program.enums.iter().any(|e| e.name == "std.guards.input.Role"));
-        assert!(!program.schemas.iter().any(|s| s.name.starts_with("std.tools.")));
+        assert!(
+            program
+                .enums
+                .iter()
+                .any(|e| e.name == "std.guards.input.Role")
+        );
+        assert!(
+            !program
+                .schemas
+                .iter()
+                .any(|s| s.name.starts_with("std.tools."))
+        );
         // Nothing imported: only the project.
         let alone = lowered(&[("a.pol", "package app\nlet limit = 3\n")]);
         assert!(alone.policies.is_empty());
