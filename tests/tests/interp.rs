@@ -360,6 +360,36 @@ fn the_engine_is_shared_by_threads_and_takes_host_params_and_serde_inputs() {
 }
 
 #[test]
+fn regex_literals_are_compiled_once_at_load() {
+    let program = compile(
+        "package g\n\nschema P { text: string }\n\npolicy p(x: P) -> Decision {\n  default allow \"ok\"\n  deny \"digits\" when x.text.matches(r\"[0-9]{3}\")\n  deny \"many words\" when x.text.find_all(r\"\\w+\").len() > 4\n}\n",
+    );
+    let params = pol_runtime::compute_params(&program, &pol_runtime::StdBuiltins).expect("params");
+    let compiled = pol_runtime::CompiledBuiltins::for_params(&params);
+    let hoisted: Vec<&Value> = program
+        .params
+        .iter()
+        .zip(&params)
+        .filter(|(p, _)| p.name.starts_with("<const>."))
+        .map(|(_, v)| v)
+        .collect();
+    assert_eq!(hoisted.len(), 2);
+    assert!(hoisted.iter().all(|v| compiled.is_precompiled(v)));
+    // The same text built elsewhere is compiled per call, with the same result.
+    assert!(!compiled.is_precompiled(&Value::string("[0-9]{3}")));
+    let precompiled = Interpreter::with_params(&program, &compiled, &params);
+    let per_call = Interpreter::with_params(&program, &pol_runtime::StdBuiltins, &params);
+    for text in ["call 555", "one two three four five", "short"] {
+        let input = Value::Record(vec![Value::string(text)].into());
+        let (a, b) = (
+            precompiled.evaluate(0, input.clone(), 0),
+            per_call.evaluate(0, input, 0),
+        );
+        assert_eq!(a.reasons(&program), b.reasons(&program), "{text}");
+    }
+}
+
+#[test]
 fn param_phrase_sets_and_patterns_are_compiled_once_and_agree_with_per_call_compilation() {
     let program = compile(
         "package g\n\nschema P { text: string }\nparam phrases: set<string> = {\"ignore previous instructions\", \"developer mode\"}\nparam patterns: list<string> = [r\"(?i)<\\|?system\\|?>\", r\"\\bAKIA[0-9A-Z]{16}\\b\"]\n\npolicy p(x: P) -> Decision {\n  default allow \"ok\"\n  deny \"phrase\" when x.text.contains_any(phrases)\n  deny \"pattern\" when x.text.matches_any(patterns)\n  deny \"inline\" when x.text.contains_any({\"jailbreak\"})\n}\n",

@@ -1037,7 +1037,7 @@ impl BodyBuilder<'_> {
                     .ok_or_else(|| LowerError::Internal(format!("`{module}.{}`", name.name)))?;
                 let mut nodes = Vec::with_capacity(args.len());
                 for (arg, (_, pattern)) in args.iter().zip(sig.params) {
-                    nodes.push(self.argument(arg, pattern, None)?);
+                    nodes.push(self.argument(arg, pattern, None, false)?);
                 }
                 return Ok(self.push(
                     ty,
@@ -1068,8 +1068,13 @@ impl BodyBuilder<'_> {
             .find(|s| s.name == method)
             .ok_or_else(|| LowerError::Internal(format!("method `{method}`")))?;
         let elem = inner.element().cloned();
+        // A regex literal becomes a constant param, compiled once at load.
+        let regex = matches!(
+            sig.id,
+            builtins::Builtin::StrMatches | builtins::Builtin::StrFindAll
+        );
         for (arg, (_, pattern)) in args.iter().zip(sig.params) {
-            arg_nodes.push(self.argument(arg, pattern, elem.as_ref())?);
+            arg_nodes.push(self.argument(arg, pattern, elem.as_ref(), regex)?);
         }
         let id = sig.id;
         self.through_optional(ty, receiver, &receiver_ty, move |_, base, _| {
@@ -1080,14 +1085,21 @@ impl BodyBuilder<'_> {
         })
     }
 
-    /// A builtin's argument, widened where its parameter is a float.
+    /// A builtin's argument, widened where its parameter is a float; a
+    /// literal regex (`regex`) or literal phrase or regex list is hoisted
+    /// into a constant param.
     fn argument(
         &mut self,
         arg: &Expr,
         pattern: &builtins::TypePattern,
         elem: Option<&Ty>,
+        regex: bool,
     ) -> Result<NodeId> {
         match pattern {
+            builtins::TypePattern::String if regex => match self.constant_string(arg) {
+                Some(index) => Ok(self.push(&Ty::String, Op::Param(index))),
+                None => self.expr(arg),
+            },
             builtins::TypePattern::Float => self.expr_as(arg, &Ty::Float),
             builtins::TypePattern::Elem => match elem {
                 Some(elem) => {
@@ -1107,6 +1119,35 @@ impl BodyBuilder<'_> {
             }
             _ => self.expr(arg),
         }
+    }
+
+    /// A string literal, hoisted into a constant param (see
+    /// [`Lowerer::constants`]); its param index.
+    fn constant_string(&self, arg: &Expr) -> Option<u32> {
+        let mut arg = arg;
+        while let ExprKind::Paren(inner) = &arg.kind {
+            arg = inner;
+        }
+        let ExprKind::Str(text) = &arg.kind else {
+            return None;
+        };
+        let body = ir::Body {
+            nodes: vec![ir::Node {
+                ty: ir::Type::String,
+                op: Op::Const(Const::String(text.clone())),
+            }],
+            slots: Vec::new(),
+            root: Some(NodeId(0)),
+        };
+        let mut constants = self.constants.borrow_mut();
+        let index = self.checked.program.params.len() + constants.len();
+        let name = format!("<const>.{}", constants.len());
+        constants.push(ir::Param {
+            name,
+            ty: ir::Type::String,
+            value: body,
+        });
+        u32::try_from(index).ok()
     }
 
     /// A list or set literal of string literals, hoisted into a constant

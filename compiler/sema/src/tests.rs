@@ -441,6 +441,20 @@ mod lowering {
     }
 
     #[test]
+    fn regex_literals_become_constant_params() {
+        let text = "package app\n\nschema M { text: string }\n\npolicy p(m: M) -> Decision {\n  deny \"digits\" when m.text.matches(r\"[0-9]+\")\n  deny \"words\" when m.text.find_all(r\"\\w+\").len() > 3\n  deny \"computed\" when m.text.matches(m.text)\n}\n";
+        let program = lowered(&[("a.pol", text)]);
+        let constants: Vec<&ir::Param> = program
+            .params
+            .iter()
+            .filter(|p| p.name.starts_with("<const>."))
+            .collect();
+        // The two literals, not the computed pattern.
+        assert_eq!(constants.len(), 2);
+        assert!(constants.iter().all(|p| p.ty == ir::Type::String));
+    }
+
+    #[test]
     fn lowering_keeps_the_project_and_the_packages_it_imports() {
         let program = lowered(&[(
             "a.pol",

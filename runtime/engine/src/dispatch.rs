@@ -362,6 +362,18 @@ fn numeric_fold(id: Builtin, items: &[Value]) -> Result<Value> {
 pub struct CompiledBuiltins {
     phrases: std::collections::HashMap<usize, builtins::phrase::PhraseSet>,
     patterns: std::collections::HashMap<usize, builtins::pattern::PatternSet>,
+    /// Single regexes (`matches`, `find_all`) among the string params and
+    /// the regex literals the compiler hoisted into constants, by the
+    /// identity of their shared text.
+    regexes: std::collections::HashMap<usize, builtins::pattern::Pattern>,
+}
+
+/// The identity of a string value: its shared text.
+fn text_identity(value: Option<&Value>) -> Option<usize> {
+    match value {
+        Some(Value::String(s)) if !s.is_empty() => Some(s.as_ptr() as usize),
+        _ => None,
+    }
 }
 
 /// The identity of a collection value: its shared storage.
@@ -376,6 +388,14 @@ impl CompiledBuiltins {
     pub fn for_params(params: &[Value]) -> CompiledBuiltins {
         let mut compiled = CompiledBuiltins::default();
         for value in params {
+            // A string that is not a valid regex is simply not compiled; a
+            // call with it reports the error.
+            if let (Value::String(text), Some(key)) = (value, text_identity(Some(value))) {
+                if let Ok(pattern) = builtins::pattern::Pattern::new(text) {
+                    compiled.regexes.insert(key, pattern);
+                }
+                continue;
+            }
             let Some(items) = value.elements() else {
                 continue;
             };
@@ -409,9 +429,11 @@ impl CompiledBuiltins {
         self.phrases.len()
     }
 
-    /// Whether calls with this collection use a precompiled matcher.
+    /// Whether calls with this collection (or this regex text) use a
+    /// precompiled matcher.
     pub fn is_precompiled(&self, collection: &Value) -> bool {
         identity(Some(collection)).is_some_and(|key| self.phrases.contains_key(&key))
+            || text_identity(Some(collection)).is_some_and(|key| self.regexes.contains_key(&key))
     }
 }
 
@@ -434,6 +456,19 @@ impl Builtins for CompiledBuiltins {
                         .get(&key)
                         .is_some_and(|set| set.matches_any(text)),
                 ))
+            }
+            (Builtin::StrMatches | Builtin::StrFindAll, _) => {
+                match text_identity(args.get(1)).and_then(|key| self.regexes.get(&key)) {
+                    Some(pattern) => {
+                        let text = string(id, args.first())?;
+                        Ok(if id == Builtin::StrMatches {
+                            Value::Bool(pattern.is_match(text))
+                        } else {
+                            findings(text, pattern.find_all(text))
+                        })
+                    }
+                    None => StdBuiltins.call(id, args),
+                }
             }
             _ => StdBuiltins.call(id, args),
         }
