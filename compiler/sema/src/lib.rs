@@ -21,8 +21,8 @@ use std::sync::{Arc, Mutex};
 use pol_syntax::{Diagnostic, Span, ast};
 
 pub use program::{
-    Def, EnumDef, FileScope, ImportTarget, LetDef, PackageInfo, ParamDef, ParamOverrideDef,
-    PolicyDef, PolicyKind, Program, SchemaDef, TestDef,
+    Def, EnumDef, FieldDef, FileInfo, FileScope, ImportTarget, LetDef, Origin, PackageInfo,
+    ParamDef, ParamOverrideDef, PolicyDef, PolicyKind, Program, SchemaDef, TestDef,
 };
 pub use ty::{EnumId, SchemaId, Ty};
 
@@ -257,6 +257,227 @@ pub fn check_project(db: &dyn salsa::Database, project: Project) -> Arc<CheckedP
         })
         .collect();
     Arc::new(check::check(files))
+}
+
+/// Resolves and type-checks the project as if `file` had the text `text`,
+/// without changing the database (for editor features that need the
+/// types of a half-typed line, such as completion after `.`). Items whose
+/// text is unchanged reuse their memoized parse; the check itself is not
+/// memoized.
+pub fn check_project_with_text(
+    db: &dyn salsa::Database,
+    project: Project,
+    file: SourceFile,
+    text: &str,
+) -> CheckedProject {
+    check::check(inputs_with_text(db, project, file, text))
+}
+
+/// Like [`check_project_with_text`], but checks only the body of the item
+/// of `file` that holds byte `offset` of `text` (every signature is still
+/// resolved): the types of the item being edited, much faster than a
+/// whole check. Diagnostics of other bodies are missing from the result.
+pub fn check_item_with_text(
+    db: &dyn salsa::Database,
+    project: Project,
+    file: SourceFile,
+    text: &str,
+    offset: u32,
+) -> CheckedProject {
+    let inputs = inputs_with_text(db, project, file, text);
+    let Some(index) = project.files(db).iter().position(|f| *f == file) else {
+        return check::check(inputs);
+    };
+    let item_offset = inputs
+        .get(index)
+        .and_then(|input| {
+            input
+                .syntax
+                .items
+                .iter()
+                .map(|(o, _)| *o)
+                .filter(|o| *o <= offset)
+                .max()
+        })
+        .unwrap_or(0);
+    check::check_item(inputs, index, item_offset)
+}
+
+/// The diagnostics of one project file from a check of the whole
+/// project's signatures and of that file's bodies only (not memoized):
+/// what an editor shows for the file being edited before the whole check
+/// is done. Syntax diagnostics included, sorted like
+/// [`Workspace::diagnostics`]. Equal to the whole check's, except that a
+/// recursion between policies through another file's bodies is missed.
+pub fn file_diagnostics(
+    db: &dyn salsa::Database,
+    project: Project,
+    file: SourceFile,
+) -> Vec<Diagnostic> {
+    let mut inputs: Vec<program::InputFile> = Vec::new();
+    let mut index = None;
+    for f in project.files(db) {
+        if *f == file {
+            index = Some(inputs.len());
+        }
+        inputs.push(program::InputFile {
+            path: f.path(db).clone(),
+            syntax: file_syntax(db, *f).clone(),
+            embedded: false,
+        });
+    }
+    let Some(index) = index else {
+        return file_syntax(db, file).diagnostics.clone();
+    };
+    let own_packages: std::collections::HashSet<String> = inputs
+        .iter()
+        .filter_map(|f| f.syntax.package().map(ast::Path::dotted))
+        .collect();
+    for std_file in project.stdlib(db) {
+        let syntax = file_syntax(db, *std_file).clone();
+        if !syntax
+            .package()
+            .is_some_and(|p| own_packages.contains(&p.dotted()))
+        {
+            inputs.push(program::InputFile {
+                path: std_file.path(db).clone(),
+                syntax,
+                embedded: true,
+            });
+        }
+    }
+    let mut diagnostics = inputs[index].syntax.diagnostics.clone();
+    let checked = check::check_file(inputs, index);
+    diagnostics.extend(checked.diagnostics.get(index).cloned().unwrap_or_default());
+    diagnostics.sort_by_key(|d| (d.primary_span().map(|s| s.start), d.severity));
+    diagnostics
+}
+
+/// The checker's input files, with `file`'s text replaced by `text`.
+fn inputs_with_text(
+    db: &dyn salsa::Database,
+    project: Project,
+    file: SourceFile,
+    text: &str,
+) -> Vec<program::InputFile> {
+    let patched = Arc::new(file_syntax_of_text(db, text));
+    let mut inputs: Vec<program::InputFile> = project
+        .files(db)
+        .iter()
+        .map(|f| program::InputFile {
+            path: f.path(db).clone(),
+            syntax: if *f == file {
+                patched.clone()
+            } else {
+                file_syntax(db, *f).clone()
+            },
+            embedded: false,
+        })
+        .collect();
+    let own_packages: std::collections::HashSet<String> = inputs
+        .iter()
+        .filter_map(|f| f.syntax.package().map(ast::Path::dotted))
+        .collect();
+    for std_file in project.stdlib(db) {
+        let syntax = file_syntax(db, *std_file).clone();
+        let replaced = syntax
+            .package()
+            .is_some_and(|p| own_packages.contains(&p.dotted()));
+        if !replaced {
+            inputs.push(program::InputFile {
+                path: std_file.path(db).clone(),
+                syntax,
+                embedded: true,
+            });
+        }
+    }
+    inputs
+}
+
+/// [`file_syntax`] of text that is not a database input: each item's
+/// parse still goes through (and reuses) the memoized per-item parse.
+fn file_syntax_of_text(db: &dyn salsa::Database, text: &str) -> FileSyntax {
+    let split = pol_syntax::split_items(text);
+    let mut diagnostics = split.diagnostics;
+    let mut items = Vec::with_capacity(split.items.len());
+    let mut broken = Vec::new();
+    for slice in &split.items {
+        let item_text = ItemText::new(db, text[slice.span.range()].to_string());
+        let parsed = parse_item_text(db, item_text);
+        diagnostics.extend(
+            parsed
+                .diagnostics
+                .iter()
+                .map(|d| d.shifted(slice.span.start)),
+        );
+        match &parsed.item {
+            Some(item) => items.push((slice.span.start, item.clone())),
+            None => broken.push(BrokenItem {
+                keyword: slice.keyword,
+                offset: slice.span.start,
+                name: parsed.broken_name.clone(),
+            }),
+        }
+    }
+    let line_starts = std::iter::once(0)
+        .chain(
+            text.match_indices('\n')
+                .map(|(i, _)| u32::try_from(i + 1).unwrap_or(u32::MAX)),
+        )
+        .collect();
+    FileSyntax {
+        line_starts,
+        items,
+        broken,
+        diagnostics,
+    }
+}
+
+/// The methods callable on a value of type `ty` (for completion and
+/// signature help).
+pub fn methods_of(ty: &Ty) -> Vec<&'static pol_ir::builtins::BuiltinSig> {
+    check::methods_of(ty)
+}
+
+/// A builtin's parameter or result pattern as shown in a signature, such
+/// as `list<T> | set<T>`.
+pub fn pattern_name(pattern: &pol_ir::builtins::TypePattern) -> String {
+    check::pattern_name(pattern)
+}
+
+/// The members of a decision (`d.allowed`, ...), with their types; `value`
+/// only for a value or filter policy's decision.
+pub fn decision_members(ty: &Ty) -> Vec<(&'static str, Ty)> {
+    let mut out = vec![
+        ("allowed", Ty::Bool),
+        ("denied", Ty::Bool),
+        ("reasons", Ty::List(Box::new(Ty::String))),
+        ("fired", Ty::Bool),
+        ("requires_approval", Ty::Bool),
+        ("redactions", Ty::List(Box::new(Ty::Finding))),
+        ("alerted", Ty::Bool),
+        ("error", Ty::String.optional()),
+    ];
+    if let Ty::ValueDecision(t) = ty {
+        out.push(("value", (**t).clone()));
+    }
+    out
+}
+
+/// The slug of a rule's reason, the last part of its stable id
+/// (`"Error rate above 20%"` gives `error-rate-above-20`).
+pub fn rule_slug(reason: &str) -> String {
+    check::slug(reason)
+}
+
+/// The fields of the builtin `Finding` record, with their types.
+pub fn finding_fields() -> Vec<(&'static str, Ty)> {
+    vec![
+        ("kind", Ty::String),
+        ("start", Ty::Int),
+        ("end", Ty::Int),
+        ("text", Ty::String),
+    ]
 }
 
 /// Compiles source files (path, text) into a program, or returns every
