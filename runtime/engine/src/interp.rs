@@ -358,7 +358,10 @@ impl<'p, B: Builtins + ?Sized> Interpreter<'p, B> {
     /// Sends policy calls to `calls` instead of evaluating them here.
     #[cfg_attr(
         not(feature = "jit"),
-        expect(dead_code, reason = "only the test runner's JIT path sends calls elsewhere")
+        expect(
+            dead_code,
+            reason = "only the test runner's JIT path sends calls elsewhere"
+        )
     )]
     pub(crate) fn with_policy_calls(mut self, calls: &'p dyn PolicyCalls) -> Interpreter<'p, B> {
         self.calls = Some(calls);
