@@ -124,6 +124,13 @@ impl Engine {
     /// the JIT cannot run, the interpreter evaluates instead, and
     /// [`Engine::jit_unavailable`] says why).
     pub fn new(program: Program) -> Result<Engine, LoadError> {
+        ir::verify(&program).map_err(LoadError::Invalid)?;
+        Engine::new_verified(program)
+    }
+
+    /// [`Engine::new`] for a program that passed [`ir::verify`] already
+    /// (a bundle's, which `bundle::read` verified).
+    fn new_verified(program: Program) -> Result<Engine, LoadError> {
         let mut engine = Engine::load(program, Arc::new(StdBuiltins))?;
         engine.standard = true;
         engine.builtins = Arc::new(engine.compiled_builtins());
@@ -136,13 +143,14 @@ impl Engine {
         program: Program,
         builtins: Arc<dyn Builtins>,
     ) -> Result<Engine, LoadError> {
+        ir::verify(&program).map_err(LoadError::Invalid)?;
         let mut engine = Engine::load(program, builtins)?;
         engine.start_jit();
         Ok(engine)
     }
 
+    /// Computes params and known lets of a verified program.
     fn load(program: Program, builtins: Arc<dyn Builtins>) -> Result<Engine, LoadError> {
-        ir::verify(&program).map_err(LoadError::Invalid)?;
         let params =
             compute_params(&program, builtins.as_ref()).map_err(|e| LoadError::Param(e.0))?;
         let lets = constant_lets(&program, builtins.as_ref(), &params);
@@ -181,7 +189,7 @@ impl Engine {
     /// ```
     pub fn from_bundle(bytes: &[u8], trust: &Trust) -> Result<Engine, LoadError> {
         let loaded = bundle::read(bytes, trust).map_err(LoadError::Bundle)?;
-        let mut engine = Engine::new(loaded.program)?;
+        let mut engine = Engine::new_verified(loaded.program)?;
         engine.bundle = Some(Arc::new((loaded.manifest, loaded.signature)));
         Ok(engine)
     }
