@@ -150,7 +150,14 @@ impl Owner {
             match msg {
                 Msg::Query(job) => self.spawn_job(job),
                 edit => {
-                    self.apply(edit);
+                    // A bug in applying one edit must not stop the server
+                    // taking the next: the panic is logged and the loop goes on.
+                    let applied = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        self.apply(edit);
+                    }));
+                    if applied.is_err() {
+                        eprintln!("pol-lsp: an edit failed to apply; continuing");
+                    }
                     dirty = true;
                 }
             }

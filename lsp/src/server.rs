@@ -609,9 +609,16 @@ impl LanguageServer for Backend {
                 if start.line != end.line || end.character <= start.character {
                     continue;
                 }
-                let delta_line = start.line - last_line;
+                // Tokens come sorted and disjoint; one that is not is
+                // skipped rather than encoded as a wrapped delta.
+                let Some(delta_line) = start.line.checked_sub(last_line) else {
+                    continue;
+                };
                 let delta_start = if delta_line == 0 {
-                    start.character - last_start
+                    match start.character.checked_sub(last_start) {
+                        Some(delta) => delta,
+                        None => continue,
+                    }
                 } else {
                     start.character
                 };

@@ -110,6 +110,15 @@ pub(crate) unsafe fn trust(keys: *const *const c_char, count: usize) -> Result<T
     if keys.is_null() {
         return Err(Failure::null("trusted_keys"));
     }
+    if count
+        .checked_mul(std::mem::size_of::<*const c_char>())
+        .is_none_or(|bytes| isize::try_from(bytes).is_err())
+    {
+        return Err(Failure::new(
+            PolStatus::InvalidArgument,
+            "`key_count` is larger than any array can be",
+        ));
+    }
     // SAFETY: `keys` is not NULL and `count` is not zero, so the caller
     // guarantees it is an array of `count` pointers (aligned, as C arrays
     // of pointers are), unchanged during the call.

@@ -273,12 +273,21 @@ pub unsafe extern "C" fn pol_engine_revision(
     size: usize,
 ) -> usize {
     catch_or(0, || {
+        // Like `snprintf`: the buffer always holds a string afterwards.
+        if !buf.is_null() && size > 0 {
+            // SAFETY: `buf` is not NULL, so the caller guarantees `size > 0`
+            // writable bytes.
+            unsafe { buf.write(0) };
+        }
         // SAFETY: forwarded from this function's contract.
         let Ok(engine) = (unsafe { args::object(engine, "engine") }) else {
             return 0;
         };
         let current = engine.live.current();
-        let revision = current.revision().unwrap_or_default().as_bytes();
+        // A NUL inside the revision would cut it short in C: replaced, as
+        // for every other string this library hands out.
+        let revision = crate::error::c_string(current.revision().unwrap_or_default());
+        let revision = revision.as_bytes();
         if !buf.is_null() && size > 0 {
             let copied = revision.len().min(size - 1);
             // SAFETY: `buf` is not NULL, so the caller guarantees `size`

@@ -275,6 +275,14 @@ fn null_pointers_are_invalid_arguments() {
         assert_eq!(pol_error_code(ptr::null()), PolStatus::InvalidArgument);
         assert!(pol_error_message(ptr::null()).is_null());
         assert_eq!(pol_engine_revision(ptr::null(), ptr::null_mut(), 0), 0);
+        // Like `snprintf`, the buffer holds a string even when there is no
+        // engine to read from.
+        let mut buf = [b'x' as std::ffi::c_char; 8];
+        assert_eq!(
+            pol_engine_revision(ptr::null(), buf.as_mut_ptr(), buf.len()),
+            0
+        );
+        assert_eq!(buf[0], 0);
         pol_decision_free(ptr::null_mut());
         pol_error_free(ptr::null_mut());
         pol_engine_free(ptr::null_mut());
