@@ -800,9 +800,17 @@ impl LanguageServer for Backend {
             pol_ide::LensKind::Test { name, .. } => format!("test {name:?}"),
             pol_ide::LensKind::Policy { qualified } => format!("tests of `{qualified}`"),
         };
-        let result = self
-            .query(move |analysis, _| analysis.run_lens(&kind))
+        // Lowered on a snapshot, run without one: an edit that arrives
+        // meanwhile does not wait for the tests.
+        let prepared = self
+            .query(move |analysis, _| analysis.prepare_lens(kind))
             .await?;
+        let result = match prepared {
+            Ok(prepared) => tokio::task::spawn_blocking(move || prepared.run())
+                .await
+                .map_err(|_| jsonrpc::Error::internal_error())?,
+            Err(result) => result,
+        };
         let level = if result.passed {
             MessageType::INFO
         } else {

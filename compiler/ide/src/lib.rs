@@ -29,7 +29,7 @@ use pol_syntax::{Diagnostic, ast};
 pub use completion::{CompletionItem, CompletionKind};
 pub use hover::HoverResult;
 pub use nav::{FileEdits, NavTarget, RenameError, TextEdit};
-pub use runnables::{Lens, LensKind, RunResult};
+pub use runnables::{Lens, LensKind, PreparedLens, RunResult};
 pub use signature::SignatureInfo;
 pub use symbols::{Fold, FoldKind, Symbol, SymbolKind};
 pub use tokens::{SemanticToken, TokenModifier, TokenType};

@@ -78,16 +78,46 @@ impl<'db> Analysis<'db> {
 
     /// Runs what a lens names.
     pub fn run_lens(&self, kind: &LensKind) -> RunResult {
-        let checked = self.checked();
-        let (program, tests) = match pol_sema::lower::lower_with_tests(checked) {
-            Ok(lowered) => lowered,
-            Err(_) => {
-                return RunResult {
-                    passed: false,
-                    summary: "cannot run: the workspace has errors".into(),
-                };
-            }
-        };
+        match self.prepare_lens(kind.clone()) {
+            Ok(prepared) => prepared.run(),
+            Err(result) => result,
+        }
+    }
+
+    /// Lowers what a lens runs. The result needs no database, so a server
+    /// runs it after dropping its snapshot: edits never wait for a test run.
+    pub fn prepare_lens(&self, kind: LensKind) -> Result<PreparedLens, RunResult> {
+        match pol_sema::lower::lower_with_tests(self.checked()) {
+            Ok((program, tests)) => Ok(PreparedLens {
+                kind,
+                program,
+                tests,
+            }),
+            Err(_) => Err(RunResult {
+                passed: false,
+                summary: "cannot run: the workspace has errors".into(),
+            }),
+        }
+    }
+}
+
+/// A lens's tests, lowered (see [`Analysis::prepare_lens`]).
+#[derive(Debug)]
+pub struct PreparedLens {
+    kind: LensKind,
+    program: pol_ir::ir::Program,
+    tests: Vec<pol_ir::suite::Test>,
+}
+
+impl PreparedLens {
+    /// Runs the tests through the runtime.
+    pub fn run(self) -> RunResult {
+        let PreparedLens {
+            kind,
+            program,
+            tests,
+        } = self;
+        let kind = &kind;
         let runner = match TestRunner::new(&program, TEST_NOW) {
             Ok(runner) => runner,
             Err(e) => {
