@@ -104,41 +104,7 @@ fn parse_item_text<'db>(
 /// item's parse is reused when the item's text is unchanged.
 #[salsa::tracked(returns(ref))]
 pub fn file_syntax(db: &dyn salsa::Database, file: SourceFile) -> Arc<FileSyntax> {
-    let text = file.text(db);
-    let split = pol_syntax::split_items(text);
-    let mut diagnostics = split.diagnostics;
-    let mut items = Vec::with_capacity(split.items.len());
-    let mut broken = Vec::new();
-    for slice in &split.items {
-        let item_text = ItemText::new(db, text[slice.span.range()].to_string());
-        let parsed = parse_item_text(db, item_text);
-        diagnostics.extend(
-            parsed
-                .diagnostics
-                .iter()
-                .map(|d| d.shifted(slice.span.start)),
-        );
-        match &parsed.item {
-            Some(item) => items.push((slice.span.start, item.clone())),
-            None => broken.push(BrokenItem {
-                keyword: slice.keyword,
-                offset: slice.span.start,
-                name: parsed.broken_name.clone(),
-            }),
-        }
-    }
-    let line_starts = std::iter::once(0)
-        .chain(
-            text.match_indices('\n')
-                .map(|(i, _)| u32::try_from(i + 1).unwrap_or(u32::MAX)),
-        )
-        .collect();
-    Arc::new(FileSyntax {
-        line_starts,
-        items,
-        broken,
-        diagnostics,
-    })
+    Arc::new(file_syntax_of_text(db, file.text(db)))
 }
 
 /// The type of every checked expression and binding of one file, by
