@@ -127,21 +127,42 @@ pub unsafe extern "C" fn pol_engine_load(
     out: *mut *mut PolEngine,
     err: *mut *mut PolError,
 ) -> PolStatus {
+    let load = |trust: &Trust| {
+        // SAFETY: forwarded from this function's contract.
+        let bytes = unsafe { args::bytes(bundle, bundle_len, "bundle") }?;
+        Ok(Engine::from_bundle(bytes, trust)?)
+    };
+    // SAFETY: forwarded from this function's contract.
+    unsafe { load_into(trusted_keys, key_count, out, err, load) }
+}
+
+/// What `pol_engine_load` and `pol_engine_load_file` share: the keys read,
+/// the engine loaded by `load` with them, written to `*out`, the status
+/// and error reported.
+///
+/// # Safety
+///
+/// As for `pol_engine_load`'s `trusted_keys`, `key_count`, `out` and `err`.
+unsafe fn load_into(
+    trusted_keys: *const *const c_char,
+    key_count: usize,
+    out: *mut *mut PolEngine,
+    err: *mut *mut PolError,
+    load: impl FnOnce(&Trust) -> Result<Engine, Failure>,
+) -> PolStatus {
     let result = catch(|| {
         if out.is_null() {
             return Err(Failure::null("out"));
         }
-        // SAFETY: forwarded from this function's contract.
-        let bytes = unsafe { args::bytes(bundle, bundle_len, "bundle") }?;
-        // SAFETY: forwarded from this function's contract.
+        // SAFETY: forwarded from the caller's contract.
         let trust = unsafe { args::trust(trusted_keys, key_count) }?;
-        let engine = Engine::from_bundle(bytes, &trust)?;
+        let engine = load(&trust)?;
         let engine = Box::into_raw(Box::new(PolEngine::new(engine, trust)));
         // SAFETY: `out` is not NULL, and the caller guarantees it writable.
         unsafe { out.write(engine) };
         Ok(())
     });
-    // SAFETY: forwarded from this function's contract.
+    // SAFETY: forwarded from the caller's contract.
     unsafe { finish(err, result) }
 }
 
@@ -160,22 +181,13 @@ pub unsafe extern "C" fn pol_engine_load_file(
     out: *mut *mut PolEngine,
     err: *mut *mut PolError,
 ) -> PolStatus {
-    let result = catch(|| {
-        if out.is_null() {
-            return Err(Failure::null("out"));
-        }
+    let load = |trust: &Trust| {
         // SAFETY: forwarded from this function's contract.
         let path = unsafe { args::path(path, "path") }?;
-        // SAFETY: forwarded from this function's contract.
-        let trust = unsafe { args::trust(trusted_keys, key_count) }?;
-        let engine = Engine::from_bundle_file(&path, &trust)?;
-        let engine = Box::into_raw(Box::new(PolEngine::new(engine, trust)));
-        // SAFETY: `out` is not NULL, and the caller guarantees it writable.
-        unsafe { out.write(engine) };
-        Ok(())
-    });
+        Ok(Engine::from_bundle_file(&path, trust)?)
+    };
     // SAFETY: forwarded from this function's contract.
-    unsafe { finish(err, result) }
+    unsafe { load_into(trusted_keys, key_count, out, err, load) }
 }
 
 /// Hot swap: loads a new revision from memory and makes it current. The
