@@ -359,6 +359,21 @@ fn the_engine_is_shared_by_threads_and_takes_host_params_and_serde_inputs() {
     assert!(engine.set_params_json(br#"{"t.nope": 1}"#).is_err());
 }
 
+/// The computed values of the params whose names start with `prefix`.
+fn params_named<'v>(
+    program: &pol_ir::ir::Program,
+    params: &'v [Value],
+    prefix: &str,
+) -> Vec<&'v Value> {
+    program
+        .params
+        .iter()
+        .zip(params)
+        .filter(|(p, _)| p.name.starts_with(prefix))
+        .map(|(_, v)| v)
+        .collect()
+}
+
 #[test]
 fn regex_literals_are_compiled_once_at_load() {
     let program = compile(
@@ -366,13 +381,7 @@ fn regex_literals_are_compiled_once_at_load() {
     );
     let params = pol_runtime::compute_params(&program, &pol_runtime::StdBuiltins).expect("params");
     let compiled = pol_runtime::CompiledBuiltins::for_params(&params);
-    let hoisted: Vec<&Value> = program
-        .params
-        .iter()
-        .zip(&params)
-        .filter(|(p, _)| p.name.starts_with("<const>."))
-        .map(|(_, v)| v)
-        .collect();
+    let hoisted = params_named(&program, &params, "<const>.");
     assert_eq!(hoisted.len(), 2);
     assert!(hoisted.iter().all(|v| compiled.is_precompiled(v)));
     // The same text built elsewhere is compiled per call, with the same result.
@@ -397,24 +406,12 @@ fn param_phrase_sets_and_patterns_are_compiled_once_and_agree_with_per_call_comp
     let params = pol_runtime::compute_params(&program, &pol_runtime::StdBuiltins).expect("params");
     let compiled = pol_runtime::CompiledBuiltins::for_params(&params);
     // Ours and the embedded library's string-collection params.
-    let ours: Vec<&Value> = program
-        .params
-        .iter()
-        .zip(&params)
-        .filter(|(p, _)| p.name.starts_with("g."))
-        .map(|(_, v)| v)
-        .collect();
+    let ours = params_named(&program, &params, "g.");
     assert_eq!(ours.len(), 2);
     assert!(ours.iter().all(|v| compiled.is_precompiled(v)));
     assert!(compiled.compiled_sets() >= 2);
     // The inline `{"jailbreak"}` was hoisted into a constant param, compiled too.
-    let hoisted: Vec<&Value> = program
-        .params
-        .iter()
-        .zip(&params)
-        .filter(|(p, _)| p.name.starts_with("<const>."))
-        .map(|(_, v)| v)
-        .collect();
+    let hoisted = params_named(&program, &params, "<const>.");
     assert_eq!(hoisted.len(), 1);
     assert!(compiled.is_precompiled(hoisted[0]));
     // An equal collection built elsewhere is not the param's: compiled per call.
