@@ -21,33 +21,69 @@ use crate::ty::{EnumId, SchemaId, Ty};
 use crate::{CheckedProject, ExprTypes, Reference, Target};
 
 pub(crate) fn check(files: Vec<InputFile>) -> CheckedProject {
+    let mut checker = signatures(files);
+    checker.check_bodies(None);
+    checker.check_overrides();
+    checker.check_policy_recursion();
+    checker.finish_files(0..checker.program.files.len());
+    checker.into_checked()
+}
+
+/// The checker once every name and signature is resolved, before any body
+/// is checked: what each package's body check starts from.
+pub(crate) fn signatures(files: Vec<InputFile>) -> Checker {
     let mut checker = Checker::new(files);
     checker.collect();
     checker.resolve_imports();
     checker.resolve_signatures();
-    checker.check_bodies();
+    checker
+}
+
+/// What checking the bodies of one package found, for its own files only:
+/// the part of a whole check that [`assemble`] puts together.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct PackageBodies {
+    /// The package's files, by index in [`Program::files`].
+    files: Vec<usize>,
+    /// Body diagnostics, one list per entry of `files`.
+    diagnostics: Vec<Vec<Diagnostic>>,
+    /// Expression types, one per entry of `files` (finished).
+    types: Vec<ExprTypes>,
+    /// Resolved names, one list per entry of `files` (sorted, deduplicated).
+    references: Vec<Vec<Reference>>,
+    /// The types of the package's top-level lets.
+    lets: Vec<(u32, Ty)>,
+    /// The dependency-graph edges out of the package's policies and lets.
+    deps: Vec<(Node, Vec<(Node, usize, Span)>)>,
+}
+
+/// A whole check from the signatures and every package's bodies: then the
+/// checks that span packages (param overrides, recursion between
+/// policies). Equal to [`check`] but for the order of diagnostics that
+/// start at the same byte.
+pub(crate) fn assemble<'a>(
+    signatures: &Checker,
+    bodies: impl IntoIterator<Item = &'a PackageBodies>,
+) -> CheckedProject {
+    let mut checker = signatures.clone();
+    for package in bodies {
+        for (k, &file) in package.files.iter().enumerate() {
+            checker.diagnostics[file].extend_from_slice(&package.diagnostics[k]);
+            checker.types[file] = package.types[k].clone();
+            checker.references[file].extend_from_slice(&package.references[k]);
+        }
+        for (id, ty) in &package.lets {
+            checker.program.lets[*id as usize].ty = ty.clone();
+            checker.let_state[*id as usize] = LetState::Done;
+        }
+        for (node, edges) in &package.deps {
+            checker.deps.insert(*node, edges.clone());
+        }
+    }
+    checker.check_overrides();
     checker.check_policy_recursion();
-    for types in &mut checker.types {
-        types.finish();
-    }
-    // A name is resolved each time an enclosing path is: keep one record.
-    for references in &mut checker.references {
-        references.sort_by_key(|r| {
-            (
-                r.used.start,
-                r.used.end,
-                r.definition_file,
-                r.definition.start,
-            )
-        });
-        references.dedup();
-    }
-    CheckedProject {
-        program: checker.program,
-        diagnostics: checker.diagnostics,
-        types: checker.types,
-        references: checker.references,
-    }
+    checker.finish_files(0..checker.program.files.len());
+    checker.into_checked()
 }
 
 /// Resolves the whole project's names and signatures but checks only the
@@ -64,12 +100,7 @@ pub(crate) fn check_item(files: Vec<InputFile>, file: usize, offset: u32) -> Che
     for types in &mut checker.types {
         types.finish();
     }
-    CheckedProject {
-        program: checker.program,
-        diagnostics: checker.diagnostics,
-        types: checker.types,
-        references: checker.references,
-    }
+    checker.into_checked()
 }
 
 /// Resolves the whole project's names and signatures but checks only the
@@ -97,12 +128,7 @@ pub(crate) fn check_file(files: Vec<InputFile>, file: usize) -> CheckedProject {
     for types in &mut checker.types {
         types.finish();
     }
-    CheckedProject {
-        program: checker.program,
-        diagnostics: checker.diagnostics,
-        types: checker.types,
-        references: checker.references,
-    }
+    checker.into_checked()
 }
 
 const PRIMITIVES: &[&str] = &["bool", "int", "float", "string", "duration", "timestamp"];
@@ -128,7 +154,7 @@ const FINDING_FIELDS: &[(&str, Ty)] = &[
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum LetState {
+pub(crate) enum LetState {
     Pending,
     InProgress,
     Done,
@@ -149,7 +175,7 @@ struct Local {
 /// A node of the dependency graph used to find recursion: a policy, or a
 /// top-level `let` (a let may call a policy, and a policy may read a let).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-enum Node {
+pub(crate) enum Node {
     Policy(u32),
     Let(u32),
 }
@@ -190,7 +216,10 @@ enum PathRes {
     Error,
 }
 
-struct Checker {
+/// The checker's state. Cloned (as a package's view) for memoized body
+/// checks, so it compares by value.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Checker {
     program: Program,
     diagnostics: Vec<Vec<Diagnostic>>,
     let_state: Vec<LetState>,
@@ -1039,12 +1068,21 @@ impl Checker {
 
     // ------------------------------------------------------------ bodies
 
-    fn check_bodies(&mut self) {
+    /// Checks the bodies of every package, or of one: lets, params,
+    /// policies and tests. (Param overrides span packages: see
+    /// [`Checker::check_overrides`].)
+    fn check_bodies(&mut self, only: Option<&str>) {
+        let ours = |origin: &Origin| only.is_none_or(|p| origin.package == p);
         for id in 0..self.program.lets.len() {
-            self.ensure_let(id as u32, None);
+            if ours(&self.program.lets[id].origin) {
+                self.ensure_let(id as u32, None);
+            }
         }
         for id in 0..self.program.params.len() {
             let origin = self.program.params[id].origin.clone();
+            if !ours(&origin) {
+                continue;
+            }
             let item = self.item_arc(&origin);
             let Some(ast::ItemKind::Param(binding)) = item.as_deref().map(|i| &i.kind) else {
                 continue;
@@ -1056,12 +1094,16 @@ impl Checker {
             cx.in_param = true;
             self.expect(&mut cx, &binding.value, &ty);
         }
-        self.check_overrides();
         for id in 0..self.program.policies.len() {
-            self.check_policy(id as u32);
+            if ours(&self.program.policies[id].origin) {
+                self.check_policy(id as u32);
+            }
         }
         for id in 0..self.program.tests.len() {
             let origin = self.program.tests[id].origin.clone();
+            if !ours(&origin) {
+                continue;
+            }
             let item = self.item_arc(&origin);
             let Some(ast::ItemKind::Test(test)) = item.as_deref().map(|i| &i.kind) else {
                 continue;
@@ -1069,6 +1111,244 @@ impl Checker {
             let mut cx = self.cx_for(&origin, None);
             self.test_stmts(&mut cx, &test.body);
             self.warn_unused(&mut cx, 0);
+        }
+    }
+
+    /// The packages the bodies of `package` can reach: itself and what it
+    /// imports, transitively (an imported untyped `let` is typed by checking
+    /// its body, which may read its own imports).
+    fn reachable(&self, package: &str) -> std::collections::BTreeSet<String> {
+        let mut seen = std::collections::BTreeSet::new();
+        let mut todo = vec![package.to_string()];
+        while let Some(next) = todo.pop() {
+            if !seen.insert(next.clone()) {
+                continue;
+            }
+            for &file in self
+                .program
+                .packages
+                .get(&next)
+                .map_or(&[][..], |p| &p.files)
+            {
+                for (target, _) in self.program.files[file].scope.imports.values() {
+                    if let ImportTarget::Package(p) = target {
+                        todo.push(p.clone());
+                    }
+                }
+            }
+        }
+        seen
+    }
+
+    /// The signatures as the bodies of `package` see them: the packages it
+    /// cannot reach keep their definitions' ids (types refer to them by
+    /// index) but lose their contents, syntax and positions. Two views are
+    /// equal when nothing `package` reads changed, so an edit in one
+    /// package does not re-check the bodies of packages that do not import
+    /// it.
+    pub(crate) fn view(&self, package: &str) -> Checker {
+        let reach = self.reachable(package);
+        let seen = |origin: &Origin| reach.contains(&origin.package);
+        let hidden = |origin: &Origin| Origin {
+            package: origin.package.clone(),
+            file: origin.file,
+            item: 0,
+            offset: 0,
+            name_span: Span::default(),
+        };
+        let empty = std::sync::Arc::new(crate::FileSyntax {
+            items: Vec::new(),
+            broken: Vec::new(),
+            diagnostics: Vec::new(),
+            line_starts: vec![0],
+        });
+        let program = &self.program;
+        let files = program
+            .files
+            .iter()
+            .map(|f| {
+                if reach.contains(&f.package) {
+                    f.clone()
+                } else {
+                    FileInfo {
+                        path: f.path.clone(),
+                        syntax: empty.clone(),
+                        embedded: f.embedded,
+                        package: f.package.clone(),
+                        scope: FileScope::default(),
+                    }
+                }
+            })
+            .collect();
+        let packages = program
+            .packages
+            .iter()
+            .map(|(name, info)| {
+                let info = if reach.contains(name) {
+                    info.clone()
+                } else {
+                    PackageInfo::default()
+                };
+                (name.clone(), info)
+            })
+            .collect();
+        let view = Program {
+            files,
+            packages,
+            schemas: (program.schemas.iter())
+                .map(|d| match seen(&d.origin) {
+                    true => d.clone(),
+                    false => SchemaDef {
+                        name: String::new(),
+                        origin: hidden(&d.origin),
+                        fields: Vec::new(),
+                    },
+                })
+                .collect(),
+            enums: (program.enums.iter())
+                .map(|d| match seen(&d.origin) {
+                    true => d.clone(),
+                    false => EnumDef {
+                        name: String::new(),
+                        origin: hidden(&d.origin),
+                        variants: Vec::new(),
+                    },
+                })
+                .collect(),
+            lets: (program.lets.iter())
+                .map(|d| match seen(&d.origin) {
+                    true => d.clone(),
+                    false => LetDef {
+                        name: String::new(),
+                        origin: hidden(&d.origin),
+                        ty: Ty::Error,
+                    },
+                })
+                .collect(),
+            params: (program.params.iter())
+                .map(|d| match seen(&d.origin) {
+                    true => d.clone(),
+                    false => ParamDef {
+                        name: String::new(),
+                        origin: hidden(&d.origin),
+                        ty: Ty::Error,
+                    },
+                })
+                .collect(),
+            policies: (program.policies.iter())
+                .map(|d| match seen(&d.origin) {
+                    true => d.clone(),
+                    false => PolicyDef {
+                        name: String::new(),
+                        origin: hidden(&d.origin),
+                        input: Ty::Error,
+                        kind: PolicyKind::Decision,
+                    },
+                })
+                .collect(),
+            tests: (program.tests.iter())
+                .map(|d| match seen(&d.origin) {
+                    true => d.clone(),
+                    false => TestDef {
+                        name: String::new(),
+                        origin: hidden(&d.origin),
+                    },
+                })
+                .collect(),
+            overrides: Vec::new(),
+        };
+        let policy_inputs = (self.policy_inputs.iter().zip(&program.policies))
+            .map(|(inputs, def)| match seen(&def.origin) {
+                true => inputs.clone(),
+                false => Vec::new(),
+            })
+            .collect();
+        let count = program.files.len();
+        Checker {
+            program: view,
+            diagnostics: vec![Vec::new(); count],
+            let_state: self.let_state.clone(),
+            deps: BTreeMap::new(),
+            policy_inputs,
+            types: vec![ExprTypes::default(); count],
+            references: vec![Vec::new(); count],
+        }
+    }
+
+    /// Checks the bodies of `package` on its [`view`](Checker::view) and
+    /// keeps what belongs to its own files.
+    pub(crate) fn check_package(mut self, package: &str) -> PackageBodies {
+        self.check_bodies(Some(package));
+        let files = self
+            .program
+            .packages
+            .get(package)
+            .map(|p| p.files.clone())
+            .unwrap_or_default();
+        self.finish_files(files.iter().copied());
+        let ours = |origin: &Origin| origin.package == package;
+        let lets = (self.program.lets.iter().enumerate())
+            .filter(|(_, d)| ours(&d.origin))
+            .map(|(id, d)| (id as u32, d.ty.clone()))
+            .collect();
+        let deps = std::mem::take(&mut self.deps)
+            .into_iter()
+            .filter(|(node, _)| match *node {
+                Node::Policy(i) => ours(&self.program.policies[i as usize].origin),
+                Node::Let(i) => ours(&self.program.lets[i as usize].origin),
+            })
+            .collect();
+        PackageBodies {
+            diagnostics: files
+                .iter()
+                .map(|&f| std::mem::take(&mut self.diagnostics[f]))
+                .collect(),
+            types: files
+                .iter()
+                .map(|&f| std::mem::take(&mut self.types[f]))
+                .collect(),
+            references: files
+                .iter()
+                .map(|&f| std::mem::take(&mut self.references[f]))
+                .collect(),
+            files,
+            lets,
+            deps,
+        }
+    }
+
+    /// Sorts the recorded types and references of these files (a name is
+    /// resolved each time an enclosing path is: one record is kept).
+    fn finish_files(&mut self, files: impl IntoIterator<Item = usize>) {
+        for file in files {
+            if let Some(types) = self.types.get_mut(file) {
+                types.finish();
+            }
+            if let Some(references) = self.references.get_mut(file) {
+                references.sort_by_key(|r| {
+                    (
+                        r.used.start,
+                        r.used.end,
+                        r.definition_file,
+                        r.definition.start,
+                    )
+                });
+                references.dedup();
+            }
+        }
+    }
+
+    /// The names of the project's packages.
+    pub(crate) fn packages(&self) -> impl Iterator<Item = &str> {
+        self.program.packages.keys().map(String::as_str)
+    }
+
+    fn into_checked(self) -> CheckedProject {
+        CheckedProject {
+            program: self.program,
+            diagnostics: self.diagnostics,
+            types: self.types,
+            references: self.references,
         }
     }
 

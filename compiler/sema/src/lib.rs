@@ -193,17 +193,35 @@ pub struct CheckedProject {
     pub references: Vec<Vec<Reference>>,
 }
 
-/// Resolves and type-checks the whole project.
-#[salsa::tracked(returns(ref))]
-pub fn check_project(db: &dyn salsa::Database, project: Project) -> Arc<CheckedProject> {
-    let mut inputs: Vec<(SourceFile, Arc<FileSyntax>, bool)> = project
+/// A package's name, as a query key.
+#[salsa::interned(debug)]
+struct PackageName<'db> {
+    #[returns(ref)]
+    name: String,
+}
+
+/// The checker's input files: the project's, then the embedded library's
+/// packages the project does not define itself.
+fn project_inputs(db: &dyn salsa::Database, project: Project) -> Vec<program::InputFile> {
+    let mut inputs: Vec<program::InputFile> = project
         .files(db)
         .iter()
-        .map(|f| (*f, file_syntax(db, *f).clone(), false))
+        .map(|f| program::InputFile {
+            path: f.path(db).clone(),
+            syntax: file_syntax(db, *f).clone(),
+            embedded: false,
+        })
         .collect();
+    add_stdlib(db, project, &mut inputs);
+    inputs
+}
+
+/// Appends the embedded library's files whose package the project does
+/// not define itself.
+fn add_stdlib(db: &dyn salsa::Database, project: Project, inputs: &mut Vec<program::InputFile>) {
     let own_packages: std::collections::HashSet<String> = inputs
         .iter()
-        .filter_map(|(_, syntax, _)| syntax.package().map(ast::Path::dotted))
+        .filter_map(|f| f.syntax.package().map(ast::Path::dotted))
         .collect();
     for file in project.stdlib(db) {
         let syntax = file_syntax(db, *file).clone();
@@ -211,18 +229,61 @@ pub fn check_project(db: &dyn salsa::Database, project: Project) -> Arc<CheckedP
             .package()
             .is_some_and(|p| own_packages.contains(&p.dotted()));
         if !replaced {
-            inputs.push((*file, syntax, true));
+            inputs.push(program::InputFile {
+                path: file.path(db).clone(),
+                syntax,
+                embedded: true,
+            });
         }
     }
-    let files: Vec<program::InputFile> = inputs
-        .iter()
-        .map(|(file, syntax, embedded)| program::InputFile {
-            path: file.path(db).clone(),
-            syntax: syntax.clone(),
-            embedded: *embedded,
-        })
+}
+
+/// Every name and signature of the project resolved, no body checked.
+/// Re-runs on every edit (an edit moves the positions it records), so its
+/// result is not compared with the previous one.
+#[salsa::tracked(returns(ref), no_eq)]
+fn signatures(db: &dyn salsa::Database, project: Project) -> Arc<check::Checker> {
+    Arc::new(check::signatures(project_inputs(db, project)))
+}
+
+/// The signatures as the bodies of one package see them (what it imports,
+/// transitively). Equal to the previous view when an edit touched only
+/// packages it cannot reach, which keeps [`package_bodies`] memoized.
+#[salsa::tracked(returns(ref))]
+fn package_view<'db>(
+    db: &'db dyn salsa::Database,
+    project: Project,
+    package: PackageName<'db>,
+) -> Arc<check::Checker> {
+    Arc::new(signatures(db, project).view(package.name(db)))
+}
+
+/// The checked bodies of one package: re-run only when its view changed.
+#[salsa::tracked(returns(ref))]
+fn package_bodies<'db>(
+    db: &'db dyn salsa::Database,
+    project: Project,
+    package: PackageName<'db>,
+) -> Arc<check::PackageBodies> {
+    let view = package_view(db, project, package).as_ref().clone();
+    Arc::new(view.check_package(package.name(db)))
+}
+
+/// Resolves and type-checks the whole project: the signatures, each
+/// package's bodies (memoized per package, on what the package imports),
+/// then the checks that span packages. An edit re-checks the bodies of the
+/// edited package and of the packages that import it, not the rest.
+#[salsa::tracked(returns(ref), no_eq)]
+pub fn check_project(db: &dyn salsa::Database, project: Project) -> Arc<CheckedProject> {
+    let signatures = signatures(db, project);
+    let bodies: Vec<&Arc<check::PackageBodies>> = signatures
+        .packages()
+        .map(|package| package_bodies(db, project, PackageName::new(db, package.to_string())))
         .collect();
-    Arc::new(check::check(files))
+    Arc::new(check::assemble(
+        signatures,
+        bodies.into_iter().map(Arc::as_ref),
+    ))
 }
 
 /// Resolves and type-checks the project as if `file` had the text `text`,
@@ -280,38 +341,10 @@ pub fn file_diagnostics(
     project: Project,
     file: SourceFile,
 ) -> Vec<Diagnostic> {
-    let mut inputs: Vec<program::InputFile> = Vec::new();
-    let mut index = None;
-    for f in project.files(db) {
-        if *f == file {
-            index = Some(inputs.len());
-        }
-        inputs.push(program::InputFile {
-            path: f.path(db).clone(),
-            syntax: file_syntax(db, *f).clone(),
-            embedded: false,
-        });
-    }
-    let Some(index) = index else {
+    let Some(index) = project.files(db).iter().position(|f| *f == file) else {
         return file_syntax(db, file).diagnostics.clone();
     };
-    let own_packages: std::collections::HashSet<String> = inputs
-        .iter()
-        .filter_map(|f| f.syntax.package().map(ast::Path::dotted))
-        .collect();
-    for std_file in project.stdlib(db) {
-        let syntax = file_syntax(db, *std_file).clone();
-        if !syntax
-            .package()
-            .is_some_and(|p| own_packages.contains(&p.dotted()))
-        {
-            inputs.push(program::InputFile {
-                path: std_file.path(db).clone(),
-                syntax,
-                embedded: true,
-            });
-        }
-    }
+    let inputs = project_inputs(db, project);
     let mut diagnostics = inputs[index].syntax.diagnostics.clone();
     let checked = check::check_file(inputs, index);
     diagnostics.extend(checked.diagnostics.get(index).cloned().unwrap_or_default());
@@ -340,23 +373,7 @@ fn inputs_with_text(
             embedded: false,
         })
         .collect();
-    let own_packages: std::collections::HashSet<String> = inputs
-        .iter()
-        .filter_map(|f| f.syntax.package().map(ast::Path::dotted))
-        .collect();
-    for std_file in project.stdlib(db) {
-        let syntax = file_syntax(db, *std_file).clone();
-        let replaced = syntax
-            .package()
-            .is_some_and(|p| own_packages.contains(&p.dotted()));
-        if !replaced {
-            inputs.push(program::InputFile {
-                path: std_file.path(db).clone(),
-                syntax,
-                embedded: true,
-            });
-        }
-    }
+    add_stdlib(db, project, &mut inputs);
     inputs
 }
 

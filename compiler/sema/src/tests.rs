@@ -83,6 +83,142 @@ fn an_unchanged_project_runs_nothing() {
     assert_eq!(ws.db().take_executed(), Vec::<String>::new());
 }
 
+/// How many packages' bodies the last check re-checked.
+fn bodies_checked(executed: &[String]) -> usize {
+    executed
+        .iter()
+        .filter(|q| q.starts_with("package_bodies("))
+        .count()
+}
+
+const C: &str = "package other\n\nschema Req { n: int }\n\npolicy q(r: Req) -> Decision {\n  deny \"big\" when r.n > 3\n}\n";
+
+#[test]
+fn a_body_edit_rechecks_only_its_package_and_its_importers() {
+    let mut ws = workspace(&[("a.pol", A), ("b.pol", B), ("c.pol", C)]);
+    let _ = ws.checked();
+    ws.db().take_executed();
+
+    // `other` imports nothing and nothing imports it: its bodies alone.
+    ws.set_file("c.pol", C.replace("r.n > 3", "r.n > 30"));
+    let _ = ws.checked();
+    let executed = ws.db().take_executed();
+    assert_eq!(bodies_checked(&executed), 1, "{executed:?}");
+
+    // `lib` is imported by `app`: both, and no embedded package.
+    ws.set_file("b.pol", B.replace("= 10", "= 11"));
+    let _ = ws.checked();
+    let executed = ws.db().take_executed();
+    assert_eq!(bodies_checked(&executed), 2, "{executed:?}");
+
+    // `app` imports `lib`, nothing imports `app`.
+    ws.set_file("a.pol", A.replace("\"ok\"", "\"fine\""));
+    let _ = ws.checked();
+    let executed = ws.db().take_executed();
+    assert_eq!(bodies_checked(&executed), 1, "{executed:?}");
+}
+
+/// A checked project with each file's diagnostics in a total order (a
+/// memoized check may order diagnostics that start at the same byte
+/// differently from a fresh one).
+fn normalized(checked: &CheckedProject) -> CheckedProject {
+    let mut checked = checked.clone();
+    for diagnostics in &mut checked.diagnostics {
+        diagnostics.sort_by_cached_key(|d| format!("{d:?}"));
+    }
+    checked
+}
+
+#[test]
+fn a_memoized_check_after_edits_equals_a_fresh_check() {
+    let base = "package base\n\nlet n = 9\n";
+    let lib = "package lib\nimport base\n\n/// The input.\nschema Input { n: int, name: string, tags: list<string> }\nenum Level { low, high }\n\nlet limit = base.n + 1\nparam words: set<string> = { \"a\", \"b\" }\n\npolicy inner(x: Input) -> Decision {\n  allow \"small\" when x.n < limit\n}\n";
+    let app = "package app\nimport lib\n\nlet twice = lib.limit * 2\n\npolicy p(x: lib.Input) -> Decision {\n  let d = lib.inner(x)\n  allow \"ok\" when d.allowed and x.n < twice\n  deny \"word\" when x.name in lib.words\n}\n\ntest \"p\" {\n  expect p({ n: 1, name: \"c\", tags: [] }).allowed\n}\n";
+    let other = C;
+    // Each step edits one file; the memoized check after each must equal a
+    // fresh workspace's check of the same texts.
+    let steps: Vec<(&str, String)> = vec![
+        ("a.pol", app.replace("x.n < twice", "x.n < twice + 1")),
+        ("d.pol", base.replace("let n = 9", "let n = \"nine\"")),
+        (
+            "b.pol",
+            lib.replace(
+                "let limit = base.n + 1",
+                "let limit = base.n + 1\nlet extra = 2",
+            ),
+        ),
+        ("d.pol", base.to_string()),
+        (
+            "b.pol",
+            lib.replace("schema Input {", "schema Other { m: int }\nschema Input {"),
+        ),
+        (
+            "a.pol",
+            app.replace("x.name in lib.words", "x.nam in lib.word"),
+        ),
+        (
+            "a.pol",
+            app.replace("deny \"word\" when", "deny \"word\" when ("),
+        ),
+        ("c.pol", other.replace("r.n > 3", "r.m > 3")),
+        (
+            "c.pol",
+            other.replace("package other", "package other\nimport app"),
+        ),
+        (
+            "a.pol",
+            app.replace(
+                "package app\nimport lib",
+                "package app\nimport lib\nimport other",
+            ),
+        ),
+        (
+            "b.pol",
+            lib.replace("tags: list<string>", "tags: list<Level>"),
+        ),
+        ("a.pol", app.replace("lib.inner(x)", "p(x)")),
+        ("b.pol", lib.to_string()),
+        ("a.pol", app.to_string()),
+        ("c.pol", other.to_string()),
+    ];
+    let mut ws = workspace(&[
+        ("a.pol", app),
+        ("b.pol", lib),
+        ("c.pol", other),
+        ("d.pol", base),
+    ]);
+    let mut texts: Vec<(String, String)> = vec![
+        ("a.pol".into(), app.into()),
+        ("b.pol".into(), lib.into()),
+        ("c.pol".into(), other.into()),
+        ("d.pol".into(), base.into()),
+    ];
+    let _ = ws.checked();
+    for (step, (path, text)) in steps.into_iter().enumerate() {
+        ws.set_file(path, text.clone());
+        if let Some(entry) = texts.iter_mut().find(|(p, _)| p == path) {
+            entry.1 = text;
+        }
+        let fresh = Workspace::new();
+        let mut fresh = fresh;
+        fresh.set_files(texts.clone());
+        let memoized = normalized(&ws.checked());
+        let expected = normalized(&fresh.checked());
+        assert!(
+            memoized == expected,
+            "step {step} ({path}): the memoized check differs from a fresh one\nmemoized: {:#?}\nfresh: {:#?}",
+            memoized.diagnostics,
+            expected.diagnostics
+        );
+        // And the non-memoized whole check agrees too.
+        let direct = check::check(project_inputs(ws.db(), ws.project()));
+        assert!(
+            normalized(&direct) == memoized,
+            "step {step}: direct check differs"
+        );
+    }
+}
+
 #[test]
 fn broken_items_cause_no_cascade() {
     let text = "package app\n\nschema Broken { n int }\n\npolicy p(x: Broken) -> Decision {\n  allow \"ok\" when x.n > helper\n}\n\nlet helper = (1 +\n";
