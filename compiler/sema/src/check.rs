@@ -54,7 +54,7 @@ pub(crate) struct PackageBodies {
     /// The types of the package's top-level lets.
     lets: Vec<(u32, Ty)>,
     /// The dependency-graph edges out of the package's policies and lets.
-    deps: Vec<(Node, Vec<(Node, usize, Span)>)>,
+    deps: Vec<(Node, Edges)>,
 }
 
 /// A whole check from the signatures and every package's bodies: then the
@@ -180,6 +180,10 @@ pub(crate) enum Node {
     Let(u32),
 }
 
+/// The uses out of one node of the dependency graph: the node used, the
+/// file and the absolute span of the use.
+type Edges = Vec<(Node, usize, Span)>;
+
 /// Where an expression is being checked.
 #[derive(Debug)]
 struct Cx {
@@ -225,7 +229,7 @@ pub(crate) struct Checker {
     let_state: Vec<LetState>,
     /// Dependency graph of policies and top-level lets: user -> (used,
     /// file, absolute span of the use).
-    deps: BTreeMap<Node, Vec<(Node, usize, Span)>>,
+    deps: BTreeMap<Node, Edges>,
     /// The declared input types of each policy, by policy index (one entry
     /// per written input, even when there are several).
     policy_inputs: Vec<Vec<Ty>>,
@@ -1685,20 +1689,21 @@ impl Checker {
             } else {
                 rule_ids.insert(id_text, cx.abs(id_span));
             }
-            let allowed = match (&def.kind, &rule.kind) {
+            let allowed = matches!(
+                (&def.kind, &rule.kind),
                 (
                     PolicyKind::Decision,
                     RuleKind::Allow
-                    | RuleKind::Deny
-                    | RuleKind::RequireApproval
-                    | RuleKind::Redact { .. }
-                    | RuleKind::Alert { .. }
-                    | RuleKind::DefaultEffect(_),
-                ) => true,
-                (PolicyKind::Value(_), RuleKind::Return { .. } | RuleKind::DefaultValue(_)) => true,
-                (PolicyKind::Filter(_), RuleKind::Keep { .. }) => true,
-                _ => false,
-            };
+                        | RuleKind::Deny
+                        | RuleKind::RequireApproval
+                        | RuleKind::Redact { .. }
+                        | RuleKind::Alert { .. }
+                        | RuleKind::DefaultEffect(_),
+                ) | (
+                    PolicyKind::Value(_),
+                    RuleKind::Return { .. } | RuleKind::DefaultValue(_)
+                ) | (PolicyKind::Filter(_), RuleKind::Keep { .. })
+            );
             if !allowed {
                 let help = match &def.kind {
                     PolicyKind::Decision => {

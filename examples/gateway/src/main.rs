@@ -7,36 +7,21 @@
 //! Run it with `cargo run --release -p pol-gateway`; `--help` lists the
 //! options.
 
-mod report;
-mod throughput;
-mod traffic;
-
 use std::io::{self, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use pol_ir::bundle::BuildInfo;
-use pol_runtime::{Engine, Entrypoint, PublicKey, SignatureStatus, Trust};
-
-use crate::throughput::{Budget, Run};
-use crate::traffic::{Kind, Request};
-
-/// The example's policies, embedded so the binary runs from any directory.
-/// The `*_test.pol` files are left out: tests are not part of a bundle.
-const POLICIES: &[(&str, &str)] = &[(
-    "examples/gateway/policies/gateway.pol",
-    include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/policies/gateway.pol")),
-)];
+use pol_gateway::throughput::{self, Budget, Run};
+use pol_gateway::traffic::{self, Kind, Request};
+use pol_gateway::{MIN_SAMPLES_PER_THREAD, compile_embedded, entrypoints, report};
+use pol_runtime::{Engine, PublicKey, SignatureStatus, Trust};
 
 /// The seed of the printed stream; the throughput mix uses the next one.
 const SEED: u64 = 2026;
 
 /// Requests in the throughput mix, drawn once and replayed in a loop.
 const MIX_SIZE: usize = 4096;
-
-/// Evaluations each thread makes of each policy alone, however slow.
-pub(crate) const MIN_SAMPLES_PER_THREAD: usize = 20;
 
 const USAGE: &str = "\
 usage: gateway [--bundle FILE [--key NAME.pub]...] [--quiet] [--seconds N] [--threads N]
@@ -114,23 +99,6 @@ struct Loaded {
     load: Duration,
 }
 
-/// Compiles the embedded policies into bundle bytes. This is the one step
-/// that needs the compiler (`polc` as a library): a production host ships a
-/// bundle built by `polc build` and links only `pol-runtime`, which is what
-/// `--bundle` does.
-fn compile_embedded() -> Result<Vec<u8>, String> {
-    let files = POLICIES
-        .iter()
-        .map(|(path, text)| (path.to_string(), text.to_string()))
-        .collect();
-    let info = BuildInfo {
-        revision: "embedded".into(),
-        compiler: format!("pol-gateway {}", env!("CARGO_PKG_VERSION")),
-        built_at: None,
-    };
-    polc::bundle::compile_bundle(files, &info, None, false)
-}
-
 fn trust(keys: &[PathBuf]) -> Result<Trust, String> {
     if keys.is_empty() {
         return Ok(Trust::any());
@@ -154,7 +122,7 @@ fn load(config: &Config) -> Result<Loaded, String> {
         }
         None => {
             let start = Instant::now();
-            let bytes = compile_embedded()?;
+            let bytes = compile_embedded("embedded")?;
             (
                 bytes,
                 "examples/gateway/policies (embedded, compiled at start-up)".to_string(),
@@ -218,18 +186,6 @@ fn print_bundle(out: &mut impl Write, loaded: &Loaded) -> io::Result<()> {
         engine.kind(),
         loaded.load.as_secs_f64() * 1e3
     )
-}
-
-/// The entrypoint of every kind, in [`Kind::ALL`] order.
-fn entrypoints(engine: &Engine) -> Result<Vec<Entrypoint>, String> {
-    Kind::ALL
-        .iter()
-        .map(|kind| {
-            engine
-                .entrypoint(kind.entrypoint())
-                .ok_or_else(|| format!("the bundle has no entrypoint `{}`", kind.entrypoint()))
-        })
-        .collect()
 }
 
 /// Why a run stopped early.

@@ -17,7 +17,7 @@ const REDACTED_WIDTH: usize = 110;
 
 /// Evaluates every request of the stream and prints one line per decision:
 /// the kind, the effect, the request, then the reasons and obligations.
-pub(crate) fn print_stream(
+pub fn print_stream(
     out: &mut impl Write,
     engine: &Engine,
     entries: &[Entrypoint],
@@ -176,7 +176,7 @@ fn pad(text: &str, width: usize) -> String {
 
 /// Prints the throughput phase: decisions per effect, the rules that fired
 /// most, and per policy the count, rate and latency percentiles.
-pub(crate) fn print_summary(
+pub fn print_summary(
     out: &mut impl Write,
     engine: &Engine,
     entries: &[Entrypoint],

@@ -10,27 +10,27 @@ use pol_runtime::{Decision, Engine, Entrypoint};
 use crate::traffic::{self, Kind, NOW_NANOS, Request};
 
 /// The fired-rule key of a policy's `default` (rules are indexed from 0).
-pub(crate) const DEFAULT_RULE: u32 = u32::MAX;
+pub const DEFAULT_RULE: u32 = u32::MAX;
 
 /// What one thread, or the whole run, measured.
 #[derive(Debug, Default)]
-pub(crate) struct Run {
+pub struct Run {
     /// Threads that evaluated.
-    pub(crate) threads: usize,
+    pub threads: usize,
     /// Wall-clock length of the run.
-    pub(crate) wall: Duration,
+    pub wall: Duration,
     /// Latencies in nanoseconds, per kind in [`Kind::ALL`] order; sorted
     /// once the run is merged.
-    pub(crate) latencies: Vec<Vec<u32>>,
+    pub latencies: Vec<Vec<u32>>,
     /// Decisions whose effect is allow.
-    pub(crate) allowed: u64,
+    pub allowed: u64,
     /// Decisions whose effect is deny, errors included.
-    pub(crate) denied: u64,
+    pub denied: u64,
     /// Decisions that failed with an evaluation error.
-    pub(crate) errors: u64,
+    pub errors: u64,
     /// How often each rule fired, by (policy index, rule index); a
     /// policy's default that decided is [`DEFAULT_RULE`].
-    pub(crate) fired: HashMap<(u32, u32), u64>,
+    pub fired: HashMap<(u32, u32), u64>,
 }
 
 impl Run {
@@ -77,24 +77,24 @@ impl Run {
     }
 
     /// Decisions in all.
-    pub(crate) fn decisions(&self) -> u64 {
+    pub fn decisions(&self) -> u64 {
         self.allowed + self.denied
     }
 }
 
 /// How long a run lasts.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct Budget {
+pub struct Budget {
     /// Wall-clock time after which threads stop.
-    pub(crate) length: Duration,
+    pub length: Duration,
     /// Evaluations each thread makes even when that takes longer, so a slow
     /// policy still gets enough samples for its percentiles.
-    pub(crate) min_per_thread: usize,
+    pub min_per_thread: usize,
 }
 
 /// Replays `mix` on `threads` threads until the budget is spent (each
 /// thread finishes the evaluation under way, so each makes at least one).
-pub(crate) fn run(
+pub fn run(
     engine: &Engine,
     entries: &[Entrypoint],
     mix: &[Request],
@@ -159,7 +159,7 @@ fn worker(
 }
 
 /// The value at quantile `q` (0 to 1) of sorted `values`, nearest rank.
-pub(crate) fn percentile(sorted: &[u32], q: f64) -> u32 {
+pub fn percentile(sorted: &[u32], q: f64) -> u32 {
     if sorted.is_empty() {
         return 0;
     }

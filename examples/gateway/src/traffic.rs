@@ -10,13 +10,13 @@ use serde_json::{Value as Json, json};
 /// The request time of every evaluation. A real gateway passes the clock
 /// time of each request; the example fixes it so that document ages, and
 /// so the decisions, do not change from one day to the next.
-pub(crate) const NOW_NANOS: i64 = 1_767_225_600 * 1_000_000_000; // 2026-01-01T00:00:00Z
+pub const NOW_NANOS: i64 = 1_767_225_600 * 1_000_000_000; // 2026-01-01T00:00:00Z
 
 const DAY_NANOS: i64 = 86_400 * 1_000_000_000;
 
 /// What a request is, and so which policy decides it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub(crate) enum Kind {
+pub enum Kind {
     /// A user's prompt, before the model.
     Prompt,
     /// The model's response, before the user.
@@ -35,7 +35,7 @@ pub(crate) enum Kind {
 
 impl Kind {
     /// Every kind, in the order the summary lists them.
-    pub(crate) const ALL: [Kind; 7] = [
+    pub const ALL: [Kind; 7] = [
         Kind::Prompt,
         Kind::Response,
         Kind::Tool,
@@ -46,7 +46,7 @@ impl Kind {
     ];
 
     /// The entrypoint that decides requests of this kind.
-    pub(crate) fn entrypoint(self) -> &'static str {
+    pub fn entrypoint(self) -> &'static str {
         match self {
             Kind::Prompt => "std.guards.input.prompt",
             Kind::Response => "std.guards.output.response",
@@ -59,7 +59,7 @@ impl Kind {
     }
 
     /// The short name printed in the stream.
-    pub(crate) fn label(self) -> &'static str {
+    pub fn label(self) -> &'static str {
         match self {
             Kind::Prompt => "prompt",
             Kind::Response => "response",
@@ -78,15 +78,15 @@ impl Kind {
 
 /// One request of the stream.
 #[derive(Debug, Clone)]
-pub(crate) struct Request {
+pub struct Request {
     /// What it is.
-    pub(crate) kind: Kind,
+    pub kind: Kind,
     /// A one-line description for the stream, before truncation.
-    pub(crate) summary: String,
+    pub summary: String,
     /// The text that redaction spans point into (prompts and responses).
-    pub(crate) text: Option<String>,
+    pub text: Option<String>,
     /// The policy input, as JSON text.
-    pub(crate) json: Vec<u8>,
+    pub json: Vec<u8>,
 }
 
 impl Request {
@@ -102,11 +102,11 @@ impl Request {
 
 /// A xorshift64* generator: deterministic, good enough to vary content.
 #[derive(Debug, Clone)]
-pub(crate) struct Rng(u64);
+pub struct Rng(u64);
 
 impl Rng {
     /// A generator from a seed (any value; zero is mapped to a constant).
-    pub(crate) fn new(seed: u64) -> Rng {
+    pub fn new(seed: u64) -> Rng {
         Rng(if seed == 0 {
             0x9E37_79B9_7F4A_7C15
         } else {
@@ -326,7 +326,7 @@ fn shown(extra: &[(&str, Json)]) -> String {
 
 /// The text quoted, with line breaks, tabs and invisible characters
 /// escaped so that obfuscation shows in the stream.
-pub(crate) fn quoted(text: &str) -> String {
+pub fn quoted(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 2);
     out.push('"');
     for c in text.chars() {
@@ -1258,13 +1258,13 @@ const MIX: &[(Kind, u64, &[Scenario])] = &[
 ];
 
 /// The printed stream.
-pub(crate) fn stream(seed: u64) -> Vec<Request> {
+pub fn stream(seed: u64) -> Vec<Request> {
     let mut rng = Rng::new(seed);
     STREAM.iter().map(|scenario| scenario(&mut rng)).collect()
 }
 
 /// `n` requests drawn from the mix, for the throughput phase.
-pub(crate) fn mix(seed: u64, n: usize) -> Vec<Request> {
+pub fn mix(seed: u64, n: usize) -> Vec<Request> {
     let mut rng = Rng::new(seed);
     let total: u64 = MIX.iter().map(|(_, share, _)| share).sum();
     (0..n)
@@ -1285,7 +1285,7 @@ pub(crate) fn mix(seed: u64, n: usize) -> Vec<Request> {
 }
 
 /// The position of a kind in [`Kind::ALL`], for per-kind tables.
-pub(crate) fn kind_index(kind: Kind) -> usize {
+pub fn kind_index(kind: Kind) -> usize {
     kind.index()
 }
 
