@@ -16,10 +16,12 @@ pub(crate) enum Encoding {
     Utf8,
 }
 
-/// Line starts of one text, for conversions in both directions.
+/// Line starts of one text, for conversions in both directions. As the
+/// protocol says, `\n`, `\r\n` and a lone `\r` all end a line.
 #[derive(Debug)]
 pub(crate) struct LineIndex<'t> {
     text: &'t str,
+    /// Where each line starts; the first is 0.
     starts: Vec<u32>,
     encoding: Encoding,
 }
@@ -27,28 +29,63 @@ pub(crate) struct LineIndex<'t> {
 impl<'t> LineIndex<'t> {
     /// Indexes `text`.
     pub(crate) fn new(text: &'t str, encoding: Encoding) -> LineIndex<'t> {
-        let starts = std::iter::once(0)
-            .chain(
-                text.match_indices('\n')
-                    .map(|(i, _)| u32::try_from(i + 1).unwrap_or(u32::MAX)),
-            )
-            .collect();
+        let bytes = text.as_bytes();
+        let mut starts = vec![0];
+        let mut i = 0;
+        while i < bytes.len() {
+            match bytes[i] {
+                b'\n' => starts.push(i + 1),
+                b'\r' if bytes.get(i + 1) == Some(&b'\n') => {
+                    starts.push(i + 2);
+                    i += 1;
+                }
+                b'\r' => starts.push(i + 1),
+                _ => {}
+            }
+            i += 1;
+        }
         LineIndex {
             text,
-            starts,
+            starts: starts
+                .into_iter()
+                .map(|s| u32::try_from(s).unwrap_or(u32::MAX))
+                .collect(),
             encoding,
         }
     }
 
-    /// The position of byte `offset` (clamped into the text).
+    /// How many lines the text has (a text ending in a line break has an
+    /// empty last line).
+    pub(crate) fn line_count(&self) -> usize {
+        self.starts.len()
+    }
+
+    /// The byte range of line `line` without its line break.
+    fn line_bounds(&self, line: usize) -> Option<(usize, usize)> {
+        let start = *self.starts.get(line)? as usize;
+        let next = self
+            .starts
+            .get(line + 1)
+            .map_or(self.text.len(), |s| *s as usize);
+        let slice = self.text.get(start..next).unwrap_or("");
+        let content = slice
+            .strip_suffix("\r\n")
+            .or_else(|| slice.strip_suffix('\n'))
+            .or_else(|| slice.strip_suffix('\r'))
+            .unwrap_or(slice);
+        Some((start, start + content.len()))
+    }
+
+    /// The position of byte `offset` (clamped into the text; an offset
+    /// inside a line break is the end of its line).
     pub(crate) fn position(&self, offset: u32) -> Position {
         let offset = (offset as usize).min(self.text.len());
         let line = self
             .starts
             .partition_point(|s| *s as usize <= offset)
             .saturating_sub(1);
-        let start = self.starts.get(line).copied().unwrap_or(0) as usize;
-        let mut end = offset;
+        let (start, content_end) = self.line_bounds(line).unwrap_or((0, 0));
+        let mut end = offset.min(content_end);
         while end > start && !self.text.is_char_boundary(end) {
             end -= 1;
         }
@@ -69,21 +106,21 @@ impl<'t> LineIndex<'t> {
     /// end, past the last line means the end of the text, inside a
     /// character means its start.
     pub(crate) fn offset(&self, position: Position) -> u32 {
-        let Some(start) = self.starts.get(position.line as usize).copied() else {
-            return self.text.len() as u32;
-        };
-        let start = start as usize;
-        let end = self
-            .starts
-            .get(position.line as usize + 1)
-            .map_or(self.text.len(), |s| (*s as usize).saturating_sub(1));
+        self.checked_offset(position)
+            .unwrap_or(self.text.len() as u32)
+    }
+
+    /// Like [`LineIndex::offset`], but `None` for a line past the last:
+    /// that position is outside the text. (A character past the end of a
+    /// line is its end, as the protocol says.)
+    pub(crate) fn checked_offset(&self, position: Position) -> Option<u32> {
+        let (start, end) = self.line_bounds(position.line as usize)?;
         let line = self.text.get(start..end).unwrap_or("");
-        let line = line.strip_suffix('\r').unwrap_or(line);
         let wanted = position.character as usize;
         let mut units = 0;
         for (i, c) in line.char_indices() {
             if units >= wanted {
-                return (start + i) as u32;
+                return Some((start + i) as u32);
             }
             units += match self.encoding {
                 Encoding::Utf8 => c.len_utf8(),
@@ -91,32 +128,58 @@ impl<'t> LineIndex<'t> {
             };
             if units > wanted {
                 // Inside a character: its start.
-                return (start + i) as u32;
+                return Some((start + i) as u32);
             }
         }
-        (start + line.len()) as u32
+        Some((start + line.len()) as u32)
     }
 }
 
-/// Applies one LSP content change to `text`.
+/// Why a content change could not be applied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct OutOfBounds(pub(crate) String);
+
+impl std::fmt::Display for OutOfBounds {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Applies one LSP content change to `text`. A range that starts or ends
+/// on a line past the last, or ends before it starts, is refused and
+/// `text` is left as it was.
 pub(crate) fn apply_change(
     text: &mut String,
     range: Option<Range>,
     new_text: &str,
     encoding: Encoding,
-) {
-    match range {
-        None => {
-            text.clear();
-            text.push_str(new_text);
-        }
-        Some(range) => {
-            let index = LineIndex::new(text, encoding);
-            let start = index.offset(range.start) as usize;
-            let end = (index.offset(range.end) as usize).max(start);
-            text.replace_range(start..end, new_text);
-        }
+) -> Result<(), OutOfBounds> {
+    let Some(range) = range else {
+        text.clear();
+        text.push_str(new_text);
+        return Ok(());
+    };
+    let index = LineIndex::new(text, encoding);
+    let show = |p: Position| format!("{}:{}", p.line, p.character);
+    let outside = || {
+        OutOfBounds(format!(
+            "the range {}-{} is outside the document ({} lines)",
+            show(range.start),
+            show(range.end),
+            index.line_count()
+        ))
+    };
+    let start = index.checked_offset(range.start).ok_or_else(outside)? as usize;
+    let end = index.checked_offset(range.end).ok_or_else(outside)? as usize;
+    if end < start {
+        return Err(OutOfBounds(format!(
+            "the range {}-{} ends before it starts",
+            show(range.start),
+            show(range.end)
+        )));
     }
+    text.replace_range(start..end, new_text);
+    Ok(())
 }
 
 /// The workspace path of a document: its file path, or the URI itself for
@@ -174,7 +237,47 @@ mod tests {
     fn changes_apply_in_place() {
         let mut text = "let a = 1\nlet b = 2\n".to_string();
         let range = Range::new(Position::new(1, 4), Position::new(1, 5));
-        apply_change(&mut text, Some(range), "bee", Encoding::Utf16);
+        apply_change(&mut text, Some(range), "bee", Encoding::Utf16).expect("applies");
         assert_eq!(text, "let a = 1\nlet bee = 2\n");
+    }
+
+    #[test]
+    fn every_line_break_ends_a_line() {
+        // `\n`, `\r\n` and a lone `\r`, as the protocol says.
+        let text = "a\rbc\r\nd\ne\r";
+        let index = LineIndex::new(text, Encoding::Utf16);
+        assert_eq!(index.line_count(), 5);
+        for (offset, line, character) in [(0, 0, 0), (2, 1, 0), (3, 1, 1), (6, 2, 0), (8, 3, 0)] {
+            assert_eq!(index.position(offset), Position::new(line, character));
+            assert_eq!(index.offset(Position::new(line, character)), offset);
+        }
+        // Inside `\r\n`: the end of its line. Past a line's end: its end.
+        assert_eq!(index.position(5), Position::new(1, 2));
+        assert_eq!(index.offset(Position::new(1, 9)), 4);
+        assert_eq!(index.offset(Position::new(0, 9)), 1);
+        // The empty line after the last break.
+        assert_eq!(index.position(text.len() as u32), Position::new(4, 0));
+        assert_eq!(index.checked_offset(Position::new(4, 0)), Some(10));
+        assert_eq!(index.checked_offset(Position::new(5, 0)), None);
+    }
+
+    #[test]
+    fn out_of_bounds_changes_are_refused() {
+        let mut text = "let a = 1\rlet b = 2".to_string();
+        let past = Range::new(Position::new(2, 0), Position::new(2, 1));
+        let refused = apply_change(&mut text, Some(past), "x", Encoding::Utf16);
+        assert_eq!(
+            refused,
+            Err(OutOfBounds(
+                "the range 2:0-2:1 is outside the document (2 lines)".into()
+            ))
+        );
+        let reversed = Range::new(Position::new(1, 4), Position::new(0, 4));
+        assert!(apply_change(&mut text, Some(reversed), "x", Encoding::Utf16).is_err());
+        assert_eq!(text, "let a = 1\rlet b = 2", "unchanged");
+        // A lone `\r` ends line 0: line 1 is `let b = 2`.
+        let b = Range::new(Position::new(1, 4), Position::new(1, 5));
+        apply_change(&mut text, Some(b), "bee", Encoding::Utf16).expect("applies");
+        assert_eq!(text, "let a = 1\rlet bee = 2");
     }
 }

@@ -6,7 +6,9 @@
 //! ([`owner`]), runs each request on a database snapshot on a blocking
 //! thread, and publishes diagnostics after every batch of edits.
 
+mod config;
 mod convert;
+mod evaluate;
 mod owner;
 mod server;
 

@@ -20,6 +20,7 @@ use pol_sema::{Database, Project, Workspace};
 use tower_lsp_server::Client;
 use tower_lsp_server::ls_types::{self as lsp, TextDocumentContentChangeEvent, Uri};
 
+use crate::config::Settings;
 use crate::convert::{self, Encoding, LineIndex};
 
 /// What a request's job sees: a database snapshot and how to convert.
@@ -32,6 +33,10 @@ pub(crate) struct Snapshot {
     pub(crate) encoding: Encoding,
     /// Where the embedded library's files are written, for URIs.
     pub(crate) std_dir: Option<PathBuf>,
+    /// The settings when the snapshot was taken.
+    pub(crate) settings: Arc<Settings>,
+    /// The workspace folders.
+    pub(crate) folders: Arc<[PathBuf]>,
 }
 
 impl std::fmt::Debug for Snapshot {
@@ -45,11 +50,15 @@ pub(crate) type Job = Box<dyn FnOnce(Snapshot) + Send>;
 
 /// A message to the owner.
 pub(crate) enum Msg {
-    /// Start: the position encoding and the workspace folders to load.
+    /// Start: the position encoding, the workspace folders to load and
+    /// the settings from `initializationOptions`.
     Init {
         encoding: Encoding,
         folders: Vec<PathBuf>,
+        settings: Settings,
     },
+    /// New settings (`workspace/didChangeConfiguration`).
+    Settings(Settings),
     /// `didOpen`.
     Open {
         path: String,
@@ -98,6 +107,8 @@ pub(crate) fn start(
         workspace: Workspace::new(),
         docs: HashMap::new(),
         encoding: Encoding::Utf16,
+        settings: Arc::new(Settings::default()),
+        folders: Arc::from(Vec::new()),
         std_dir,
         runtime,
         publisher,
@@ -113,11 +124,24 @@ pub(crate) fn start(
     OwnerHandle { tx }
 }
 
+/// An open document as the editor has it.
+struct Doc {
+    text: String,
+    version: i32,
+    /// An incremental change did not fit the text: the server's copy may
+    /// differ from the editor's, so incremental changes are ignored until
+    /// the editor sends the whole text (a change without a range, or a
+    /// reopen).
+    desynced: bool,
+}
+
 struct Owner {
     workspace: Workspace,
-    /// Open documents: their text as the editor has it, and version.
-    docs: HashMap<String, (String, i32)>,
+    /// Open documents.
+    docs: HashMap<String, Doc>,
     encoding: Encoding,
+    settings: Arc<Settings>,
+    folders: Arc<[PathBuf]>,
     std_dir: Option<PathBuf>,
     runtime: tokio::runtime::Handle,
     publisher: Arc<Publisher>,
@@ -170,7 +194,17 @@ impl Owner {
             project: self.workspace.project(),
             encoding: self.encoding,
             std_dir: self.std_dir.clone(),
+            settings: self.settings.clone(),
+            folders: self.folders.clone(),
         }
+    }
+
+    /// Logs a message in the client's log (`window/logMessage`).
+    fn log(&self, level: lsp::MessageType, message: String) {
+        let client = self.publisher.client.clone();
+        self.runtime.spawn(async move {
+            client.log_message(level, message).await;
+        });
     }
 
     fn spawn_job(&self, job: Job) {
@@ -182,8 +216,14 @@ impl Owner {
 
     fn apply(&mut self, msg: Msg) {
         match msg {
-            Msg::Init { encoding, folders } => {
+            Msg::Init {
+                encoding,
+                folders,
+                settings,
+            } => {
                 self.encoding = encoding;
+                self.settings = Arc::new(settings);
+                self.folders = Arc::from(folders.clone());
                 for folder in folders {
                     let mut found = Vec::new();
                     collect_pol_files(&folder, &mut found, 0);
@@ -208,8 +248,16 @@ impl Owner {
                 }
                 self.workspace.set_file(&path, text.clone());
                 self.edited.insert(path.clone());
-                self.docs.insert(path, (text, version));
+                self.docs.insert(
+                    path,
+                    Doc {
+                        text,
+                        version,
+                        desynced: false,
+                    },
+                );
             }
+            Msg::Settings(settings) => self.settings = Arc::new(settings),
             Msg::Change {
                 path,
                 version,
@@ -218,19 +266,11 @@ impl Owner {
                 if self.is_std(&path) {
                     return;
                 }
-                let encoding = self.encoding;
-                let Some((text, current)) = self.docs.get_mut(&path) else {
-                    return;
-                };
-                for change in changes {
-                    convert::apply_change(text, change.range, &change.text, encoding);
-                }
-                *current = version;
-                let text = text.clone();
-                self.workspace.set_file(&path, text);
-                self.edited.insert(path);
+                self.apply_changes(path, version, changes);
             }
             Msg::Close { path } => {
+                // The document is forgotten, desynced or not: a reopen
+                // brings its whole text.
                 if self.docs.remove(&path).is_some() {
                     self.reload_from_disk(&path);
                 }
@@ -243,6 +283,77 @@ impl Owner {
                 }
             }
             Msg::Query(job) => self.spawn_job(job),
+        }
+    }
+
+    /// Applies one `didChange` batch. The batch applies whole or not at
+    /// all: a change whose range is outside the text (or reversed) rejects
+    /// the batch, logs a warning and marks the document desynced, so later
+    /// incremental changes, made against the editor's text, cannot corrupt
+    /// the server's copy; a change with the whole text resyncs it.
+    fn apply_changes(
+        &mut self,
+        path: String,
+        version: i32,
+        changes: Vec<TextDocumentContentChangeEvent>,
+    ) {
+        let encoding = self.encoding;
+        let Some(doc) = self.docs.get_mut(&path) else {
+            return;
+        };
+        let was_desynced = doc.desynced;
+        let mut text = doc.text.clone();
+        let mut desynced = doc.desynced;
+        let mut refused = None;
+        let mut ignored = 0;
+        for change in changes {
+            if change.range.is_some() && desynced {
+                ignored += 1;
+                continue;
+            }
+            if let Err(why) = convert::apply_change(&mut text, change.range, &change.text, encoding)
+            {
+                refused = Some(why);
+                break;
+            }
+            if change.range.is_none() {
+                desynced = false;
+            }
+        }
+        let mut messages = Vec::new();
+        if let Some(why) = refused {
+            doc.desynced = true;
+            messages.push((
+                lsp::MessageType::WARNING,
+                format!(
+                    "pol-lsp: an edit of {path} (version {version}) was refused: {why}; the server kept the text of version {} and ignores further incremental edits of this file until the editor sends its whole text (close and reopen the file)",
+                    doc.version
+                ),
+            ));
+        } else {
+            if was_desynced && !desynced {
+                messages.push((
+                    lsp::MessageType::INFO,
+                    format!("pol-lsp: {path} is in sync again (version {version})"),
+                ));
+            } else if ignored > 0 {
+                messages.push((
+                    lsp::MessageType::WARNING,
+                    format!(
+                        "pol-lsp: ignored {ignored} incremental edit(s) of {path} (version {version}): the file is out of sync; close and reopen it"
+                    ),
+                ));
+            }
+            if !desynced {
+                doc.text = text.clone();
+                doc.version = version;
+                doc.desynced = false;
+                self.workspace.set_file(&path, text);
+                self.edited.insert(path);
+            }
+        }
+        for (level, message) in messages {
+            self.log(level, message);
         }
     }
 
@@ -275,8 +386,16 @@ impl Owner {
         let versions: HashMap<String, i32> = self
             .docs
             .iter()
-            .map(|(path, (_, version))| (path.clone(), *version))
+            .map(|(path, doc)| (path.clone(), doc.version))
             .collect();
+        // With `pol.diagnostics.workspace` off, only open files' are
+        // published (and those of files no longer open are cleared).
+        let only_open = !self.settings.workspace_diagnostics;
+        let keep = move |files: &mut Vec<FileDiagnostics>, versions: &HashMap<String, i32>| {
+            if only_open {
+                files.retain(|(path, _, _)| versions.contains_key(path));
+            }
+        };
         let publisher = self.publisher.clone();
         let runtime = self.runtime.clone();
         self.spawn_job(Box::new(move |snapshot| {
@@ -284,9 +403,10 @@ impl Owner {
                 salsa::Cancelled::catch(std::panic::AssertUnwindSafe(f)).ok()
             };
             if !edited.is_empty() {
-                let Some(files) = catch(&|| edited_diagnostics(&snapshot, &edited)) else {
+                let Some(mut files) = catch(&|| edited_diagnostics(&snapshot, &edited)) else {
                     return;
                 };
+                keep(&mut files, &versions);
                 let (publisher, versions) = (publisher.clone(), versions.clone());
                 runtime.spawn(async move {
                     publisher
@@ -294,9 +414,10 @@ impl Owner {
                         .await;
                 });
             }
-            let Some(files) = catch(&|| diagnostics_of(&snapshot)) else {
+            let Some(mut files) = catch(&|| diagnostics_of(&snapshot)) else {
                 return;
             };
+            keep(&mut files, &versions);
             drop(snapshot);
             runtime.spawn(async move {
                 publisher

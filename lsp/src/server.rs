@@ -1,14 +1,19 @@
 //! The LSP methods: each converts positions, runs a `pol-ide` feature on
 //! a snapshot through the owner, and converts the answer back.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, OnceLock};
 
 use pol_ide::Analysis;
 use tower_lsp_server::jsonrpc::{self, Result};
 use tower_lsp_server::ls_types::*;
 use tower_lsp_server::{Client, LanguageServer};
 
+use crate::config::Settings;
 use crate::convert::{self, Encoding, LineIndex};
+use crate::evaluate::{self, InputFiles};
 use crate::owner::{Msg, OwnerHandle, Snapshot};
 
 /// The command a code lens runs.
@@ -20,6 +25,24 @@ pub(crate) struct Backend {
     client: Client,
     owner: OwnerHandle,
     std_dir: Option<PathBuf>,
+    /// What the client can do, from `initialize`.
+    abilities: OnceLock<ClientAbilities>,
+    /// Problems with the settings of `initializationOptions`, logged once
+    /// the client is initialized.
+    init_warnings: Mutex<Vec<String>>,
+    /// The last semantic tokens sent for each document, with their result
+    /// id, for `semanticTokens/full/delta`.
+    tokens: Mutex<HashMap<String, (String, Vec<SemanticToken>)>>,
+    next_result_id: AtomicU64,
+}
+
+/// The client capabilities the server acts on.
+#[derive(Debug, Clone, Copy, Default)]
+struct ClientAbilities {
+    /// `workspace/codeLens/refresh`.
+    code_lens_refresh: bool,
+    /// `workspace/configuration`.
+    configuration: bool,
 }
 
 impl Backend {
@@ -28,7 +51,41 @@ impl Backend {
             client,
             owner,
             std_dir,
+            abilities: OnceLock::new(),
+            init_warnings: Mutex::new(Vec::new()),
+            tokens: Mutex::new(HashMap::new()),
+            next_result_id: AtomicU64::new(1),
         }
+    }
+
+    fn abilities(&self) -> ClientAbilities {
+        self.abilities.get().copied().unwrap_or_default()
+    }
+
+    /// Asks the client to ask for code lenses again, when it can.
+    async fn refresh_lenses(&self) {
+        if self.abilities().code_lens_refresh {
+            let _ = self.client.code_lens_refresh().await;
+        }
+    }
+
+    /// The document's semantic tokens (those overlapping `range` when
+    /// given), encoded.
+    async fn encoded_tokens(&self, uri: &Uri, range: Option<Range>) -> Result<Vec<SemanticToken>> {
+        let path = self.doc_path(uri);
+        self.query(move |analysis, snapshot| encode_tokens(analysis, snapshot, &path, range))
+            .await
+    }
+
+    /// Remembers `data` as the document's last tokens; returns their id.
+    fn remember_tokens(&self, uri: &Uri, data: Vec<SemanticToken>) -> String {
+        let id = self
+            .next_result_id
+            .fetch_add(1, Ordering::Relaxed)
+            .to_string();
+        let mut tokens = self.tokens.lock().unwrap_or_else(|e| e.into_inner());
+        tokens.insert(self.doc_path(uri), (id.clone(), data));
+        id
     }
 
     /// The workspace path of a document (embedded-library files map back
@@ -159,6 +216,84 @@ pub(crate) fn to_lsp_diagnostic(
     }
 }
 
+/// The semantic tokens of `path` in the protocol's relative encoding,
+/// only those overlapping `range` when given.
+fn encode_tokens(
+    analysis: &Analysis<'_>,
+    snapshot: &Snapshot,
+    path: &str,
+    range: Option<Range>,
+) -> Vec<SemanticToken> {
+    let Some(text) = analysis.text(path) else {
+        return Vec::new();
+    };
+    let index = LineIndex::new(text, snapshot.encoding);
+    let bounds = range.map(|r| (index.offset(r.start), index.offset(r.end)));
+    let mut data = Vec::new();
+    let (mut last_line, mut last_start) = (0, 0);
+    for token in analysis.semantic_tokens(path) {
+        if let Some((from, to)) = bounds
+            && (token.span.end <= from || token.span.start >= to)
+        {
+            continue;
+        }
+        let start = index.position(token.span.start);
+        let end = index.position(token.span.end);
+        if start.line != end.line || end.character <= start.character {
+            continue;
+        }
+        // Tokens come sorted and disjoint; one that is not is skipped
+        // rather than encoded as a wrapped delta.
+        let Some(delta_line) = start.line.checked_sub(last_line) else {
+            continue;
+        };
+        let delta_start = if delta_line == 0 {
+            match start.character.checked_sub(last_start) {
+                Some(delta) => delta,
+                None => continue,
+            }
+        } else {
+            start.character
+        };
+        data.push(SemanticToken {
+            delta_line,
+            delta_start,
+            length: end.character - start.character,
+            token_type: pol_ide::TokenType::ALL
+                .iter()
+                .position(|t| *t == token.ty)
+                .unwrap_or(0) as u32,
+            token_modifiers_bitset: token.modifiers,
+        });
+        last_line = start.line;
+        last_start = start.character;
+    }
+    data
+}
+
+/// The edit that turns the tokens `old` into `new`: one replacement of
+/// what lies between their common prefix and suffix, in the integer
+/// array's units (five per token). No edit when they are equal.
+fn tokens_edit(old: &[SemanticToken], new: &[SemanticToken]) -> Vec<SemanticTokensEdit> {
+    let prefix = old.iter().zip(new).take_while(|(a, b)| a == b).count();
+    let suffix = old[prefix..]
+        .iter()
+        .rev()
+        .zip(new[prefix..].iter().rev())
+        .take_while(|(a, b)| a == b)
+        .count();
+    let deleted = old.len() - prefix - suffix;
+    let inserted = &new[prefix..new.len() - suffix];
+    if deleted == 0 && inserted.is_empty() {
+        return Vec::new();
+    }
+    vec![SemanticTokensEdit {
+        start: (prefix * 5) as u32,
+        delete_count: (deleted * 5) as u32,
+        data: Some(inserted.to_vec()),
+    }]
+}
+
 fn completion_kind(kind: pol_ide::CompletionKind) -> CompletionItemKind {
     use pol_ide::CompletionKind as K;
     match kind {
@@ -279,7 +414,25 @@ impl LanguageServer for Backend {
         {
             folders.push(root.into_owned());
         }
-        self.owner.send(Msg::Init { encoding, folders });
+        let (settings, warnings) = params
+            .initialization_options
+            .as_ref()
+            .map(Settings::from_json)
+            .unwrap_or_default();
+        *self.init_warnings.lock().unwrap_or_else(|e| e.into_inner()) = warnings;
+        let workspace = params.capabilities.workspace.as_ref();
+        let _ = self.abilities.set(ClientAbilities {
+            code_lens_refresh: workspace
+                .and_then(|w| w.code_lens.as_ref())
+                .and_then(|c| c.refresh_support)
+                .unwrap_or(false),
+            configuration: workspace.and_then(|w| w.configuration).unwrap_or(false),
+        });
+        self.owner.send(Msg::Init {
+            encoding,
+            folders,
+            settings,
+        });
         let legend = SemanticTokensLegend {
             token_types: pol_ide::TokenType::ALL
                 .iter()
@@ -326,8 +479,8 @@ impl LanguageServer for Backend {
                     SemanticTokensServerCapabilities::SemanticTokensOptions(
                         SemanticTokensOptions {
                             legend,
-                            full: Some(SemanticTokensFullOptions::Bool(true)),
-                            range: None,
+                            full: Some(SemanticTokensFullOptions::Delta { delta: Some(true) }),
+                            range: Some(true),
                             ..SemanticTokensOptions::default()
                         },
                     ),
@@ -336,6 +489,7 @@ impl LanguageServer for Backend {
                 workspace_symbol_provider: Some(OneOf::Left(true)),
                 folding_range_provider: Some(FoldingRangeProviderCapability::Simple(true)),
                 document_formatting_provider: Some(OneOf::Left(true)),
+                document_range_formatting_provider: Some(OneOf::Left(true)),
                 code_lens_provider: Some(CodeLensOptions {
                     resolve_provider: Some(false),
                 }),
@@ -349,8 +503,59 @@ impl LanguageServer for Backend {
         })
     }
 
+    async fn initialized(&self, _: InitializedParams) {
+        let warnings =
+            std::mem::take(&mut *self.init_warnings.lock().unwrap_or_else(|e| e.into_inner()));
+        for warning in warnings {
+            self.client
+                .log_message(MessageType::WARNING, format!("pol-lsp: {warning}"))
+                .await;
+        }
+    }
+
     async fn shutdown(&self) -> Result<()> {
         Ok(())
+    }
+
+    async fn did_change_configuration(&self, params: DidChangeConfigurationParams) {
+        // Clients that push settings send them here; others send nothing
+        // (or `null`) and answer `workspace/configuration` instead.
+        let pushed = match &params.settings {
+            serde_json::Value::Null => None,
+            serde_json::Value::Object(o) if o.is_empty() => None,
+            settings => Some(settings.clone()),
+        };
+        let value = match pushed {
+            Some(value) => value,
+            None if self.abilities().configuration => {
+                let item = ConfigurationItem {
+                    scope_uri: None,
+                    section: Some("pol".into()),
+                };
+                match self.client.configuration(vec![item]).await {
+                    Ok(values) => values.into_iter().next().unwrap_or_default(),
+                    Err(e) => {
+                        self.client
+                            .log_message(
+                                MessageType::WARNING,
+                                format!("pol-lsp: cannot read the `pol` settings: {}", e.message),
+                            )
+                            .await;
+                        return;
+                    }
+                }
+            }
+            None => serde_json::Value::Null,
+        };
+        let (settings, warnings) = Settings::from_json(&value);
+        for warning in warnings {
+            self.client
+                .log_message(MessageType::WARNING, format!("pol-lsp: {warning}"))
+                .await;
+        }
+        self.owner.send(Msg::Settings(settings));
+        // Lenses depend on `pol.lens.enable` and `pol.inputDir`.
+        self.refresh_lenses().await;
     }
 
     async fn did_open(&self, params: DidOpenTextDocumentParams) {
@@ -370,6 +575,10 @@ impl LanguageServer for Backend {
     }
 
     async fn did_close(&self, params: DidCloseTextDocumentParams) {
+        self.tokens
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&self.doc_path(&params.text_document.uri));
         self.owner.send(Msg::Close {
             path: convert::uri_to_path(&params.text_document.uri),
         });
@@ -597,50 +806,54 @@ impl LanguageServer for Backend {
         &self,
         params: SemanticTokensParams,
     ) -> Result<Option<SemanticTokensResult>> {
-        let path = self.doc_path(&params.text_document.uri);
-        self.query(move |analysis, snapshot| {
-            let text = analysis.text(&path)?;
-            let index = LineIndex::new(text, snapshot.encoding);
-            let mut data = Vec::new();
-            let (mut last_line, mut last_start) = (0, 0);
-            for token in analysis.semantic_tokens(&path) {
-                let start = index.position(token.span.start);
-                let end = index.position(token.span.end);
-                if start.line != end.line || end.character <= start.character {
-                    continue;
-                }
-                // Tokens come sorted and disjoint; one that is not is
-                // skipped rather than encoded as a wrapped delta.
-                let Some(delta_line) = start.line.checked_sub(last_line) else {
-                    continue;
-                };
-                let delta_start = if delta_line == 0 {
-                    match start.character.checked_sub(last_start) {
-                        Some(delta) => delta,
-                        None => continue,
-                    }
-                } else {
-                    start.character
-                };
-                data.push(SemanticToken {
-                    delta_line,
-                    delta_start,
-                    length: end.character - start.character,
-                    token_type: pol_ide::TokenType::ALL
-                        .iter()
-                        .position(|t| *t == token.ty)
-                        .unwrap_or(0) as u32,
-                    token_modifiers_bitset: token.modifiers,
-                });
-                last_line = start.line;
-                last_start = start.character;
-            }
-            Some(SemanticTokensResult::Tokens(SemanticTokens {
-                result_id: None,
+        let uri = params.text_document.uri;
+        let data = self.encoded_tokens(&uri, None).await?;
+        let result_id = self.remember_tokens(&uri, data.clone());
+        Ok(Some(SemanticTokensResult::Tokens(SemanticTokens {
+            result_id: Some(result_id),
+            data,
+        })))
+    }
+
+    async fn semantic_tokens_full_delta(
+        &self,
+        params: SemanticTokensDeltaParams,
+    ) -> Result<Option<SemanticTokensFullDeltaResult>> {
+        let uri = params.text_document.uri;
+        let data = self.encoded_tokens(&uri, None).await?;
+        let previous = {
+            let tokens = self.tokens.lock().unwrap_or_else(|e| e.into_inner());
+            tokens
+                .get(&self.doc_path(&uri))
+                .filter(|(id, _)| *id == params.previous_result_id)
+                .map(|(_, old)| tokens_edit(old, &data))
+        };
+        let result_id = self.remember_tokens(&uri, data.clone());
+        // An unknown previous id (an older result, or one from before a
+        // restart): all the tokens.
+        Ok(Some(match previous {
+            Some(edits) => SemanticTokensFullDeltaResult::TokensDelta(SemanticTokensDelta {
+                result_id: Some(result_id),
+                edits,
+            }),
+            None => SemanticTokensFullDeltaResult::Tokens(SemanticTokens {
+                result_id: Some(result_id),
                 data,
-            }))
-        })
-        .await
+            }),
+        }))
+    }
+
+    async fn semantic_tokens_range(
+        &self,
+        params: SemanticTokensRangeParams,
+    ) -> Result<Option<SemanticTokensRangeResult>> {
+        let data = self
+            .encoded_tokens(&params.text_document.uri, Some(params.range))
+            .await?;
+        Ok(Some(SemanticTokensRangeResult::Tokens(SemanticTokens {
+            result_id: None,
+            data,
+        })))
     }
 
     async fn document_symbol(
@@ -740,34 +953,92 @@ impl LanguageServer for Backend {
         }
     }
 
-    async fn code_lens(&self, params: CodeLensParams) -> Result<Option<Vec<CodeLens>>> {
+    async fn range_formatting(
+        &self,
+        params: DocumentRangeFormattingParams,
+    ) -> Result<Option<Vec<TextEdit>>> {
         let path = self.doc_path(&params.text_document.uri);
+        let range = params.range;
+        let result = self
+            .query(move |analysis, snapshot| {
+                let text = analysis.text(&path)?;
+                let index = LineIndex::new(text, snapshot.encoding);
+                let span = pol_syntax::Span {
+                    start: index.offset(range.start),
+                    end: index.offset(range.end),
+                };
+                Some(
+                    pol_fmt::format_range_edit(text, span, &pol_fmt::FormatConfig::default())
+                        .map(|edit| {
+                            edit.map(|e| vec![TextEdit::new(index.range(e.span), e.text)])
+                                .unwrap_or_default()
+                        })
+                        .map_err(|e| e.to_string()),
+                )
+            })
+            .await?;
+        match result {
+            None => Ok(None),
+            Some(Ok(edits)) => Ok(Some(edits)),
+            Some(Err(why)) => {
+                self.client
+                    .show_message(MessageType::WARNING, format!("cannot format: {why}"))
+                    .await;
+                Ok(None)
+            }
+        }
+    }
+
+    async fn code_lens(&self, params: CodeLensParams) -> Result<Option<Vec<CodeLens>>> {
+        let uri = params.text_document.uri;
+        let path = self.doc_path(&uri);
         self.query(move |analysis, snapshot| {
-            let lenses = analysis
-                .lenses(&path)
-                .into_iter()
-                .filter_map(|lens| {
-                    let (title, argument) = match &lens.kind {
-                        pol_ide::LensKind::Test { package, name } => (
-                            "▶ run test".to_string(),
-                            serde_json::json!({ "test": name, "package": package }),
-                        ),
-                        pol_ide::LensKind::Policy { qualified } => (
+            if !snapshot.settings.lens_enable {
+                return Some(Vec::new());
+            }
+            let mut lenses = Vec::new();
+            for lens in analysis.lenses(&path) {
+                let Some(range) = range_in(analysis, snapshot, &path, lens.span) else {
+                    continue;
+                };
+                let lens_of = |title: String, argument: serde_json::Value| CodeLens {
+                    range,
+                    command: Some(Command {
+                        title,
+                        command: RUN_LENS.into(),
+                        arguments: Some(vec![argument]),
+                    }),
+                    data: None,
+                };
+                match &lens.kind {
+                    pol_ide::LensKind::Test { package, name } => lenses.push(lens_of(
+                        "▶ run test".to_string(),
+                        serde_json::json!({ "test": name, "package": package }),
+                    )),
+                    pol_ide::LensKind::Policy { qualified } => {
+                        lenses.push(lens_of(
                             "▶ run the package's tests".to_string(),
                             serde_json::json!({ "policy": qualified }),
-                        ),
-                    };
-                    Some(CodeLens {
-                        range: range_in(analysis, snapshot, &path, lens.span)?,
-                        command: Some(Command {
+                        ));
+                        let Some(files) = InputFiles::of_policy(
+                            &path,
+                            evaluate::policy_name(qualified),
+                            &snapshot.settings,
+                            &snapshot.folders,
+                        ) else {
+                            continue;
+                        };
+                        let title = match files.existing() {
+                            Some(input) => format!("▶ evaluate ({})", evaluate::file_name(input)),
+                            None => "▶ evaluate (no input file)".to_string(),
+                        };
+                        lenses.push(lens_of(
                             title,
-                            command: RUN_LENS.into(),
-                            arguments: Some(vec![argument]),
-                        }),
-                        data: None,
-                    })
-                })
-                .collect();
+                            serde_json::json!({ "evaluate": qualified, "uri": uri.as_str() }),
+                        ));
+                    }
+                }
+            }
             Some(lenses)
         })
         .await
@@ -787,12 +1058,18 @@ impl LanguageServer for Backend {
                 .and_then(|v| v.as_str())
                 .map(str::to_string)
         };
+        if let (Some(qualified), Some(uri)) = (text("evaluate"), text("uri")) {
+            let uri = uri
+                .parse::<Uri>()
+                .map_err(|_| jsonrpc::Error::invalid_params(format!("`{uri}` is not a URI")))?;
+            return self.evaluate(qualified, &uri).await.map(Some);
+        }
         let kind = match (text("test"), text("package"), text("policy")) {
             (Some(name), Some(package), _) => pol_ide::LensKind::Test { package, name },
             (_, _, Some(qualified)) => pol_ide::LensKind::Policy { qualified },
             _ => {
                 return Err(jsonrpc::Error::invalid_params(
-                    "expected `{ test, package }` or `{ policy }`",
+                    "expected `{ test, package }`, `{ policy }` or `{ evaluate, uri }`",
                 ));
             }
         };
@@ -823,5 +1100,35 @@ impl LanguageServer for Backend {
             "passed": result.passed,
             "summary": result.summary,
         })))
+    }
+}
+
+impl Backend {
+    /// The evaluate lens: evaluates the policy `qualified` of the document
+    /// `uri` on its input file, or, when it has none, writes a skeleton
+    /// input where the lens looks first. Shows the outcome as a message
+    /// and returns it as JSON.
+    async fn evaluate(&self, qualified: String, uri: &Uri) -> Result<LSPAny> {
+        let path = self.doc_path(uri);
+        // Lowered on a snapshot; the files are read and the policy
+        // evaluated without one.
+        let (prepared, files) = self
+            .query(move |analysis, snapshot| {
+                let name = evaluate::policy_name(&qualified);
+                let files =
+                    InputFiles::of_policy(&path, name, &snapshot.settings, &snapshot.folders);
+                (analysis.prepare_evaluation(&qualified), files)
+            })
+            .await?;
+        let outcome = tokio::task::spawn_blocking(move || evaluate::on_input(prepared, files))
+            .await
+            .map_err(|_| jsonrpc::Error::internal_error())?;
+        self.client
+            .show_message(outcome.level, outcome.message)
+            .await;
+        if outcome.created {
+            self.refresh_lenses().await;
+        }
+        Ok(outcome.json)
     }
 }

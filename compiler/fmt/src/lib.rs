@@ -140,34 +140,93 @@ pub struct FormatEdit {
 /// As [`format()`].
 pub fn format_edit(source: &str, config: &FormatConfig) -> Result<Option<FormatEdit>, FormatError> {
     let formatted = format(source, config)?;
-    if formatted == source {
-        return Ok(None);
+    Ok(minimal_edit(source, &formatted, 0))
+}
+
+/// Formats the top-level items of a document that overlap `range` (byte
+/// offsets; an empty range selects the item it is in) and returns the
+/// change as one minimal edit, or `None` when those items are already
+/// formatted. The text between items (blank lines, comments) belongs to
+/// the item above it; text before the first item, to the first.
+///
+/// The whole document is formatted and must parse, so a range inside a
+/// broken file is refused like [`format_edit`] refuses the file; the
+/// formatted items then replace the same items of the source.
+///
+/// # Errors
+///
+/// As [`format()`].
+pub fn format_range_edit(
+    source: &str,
+    range: Span,
+    config: &FormatConfig,
+) -> Result<Option<FormatEdit>, FormatError> {
+    let formatted = format(source, config)?;
+    let before = item_bounds(source);
+    let after = item_bounds(&formatted);
+    if before.len() != after.len() {
+        // The formatter keeps every item, so this does not happen; were
+        // it to, the whole document's edit is still a correct answer.
+        return Ok(minimal_edit(source, &formatted, 0));
     }
-    let mut prefix = source
+    // Chunk `k` runs from bound `k` to bound `k + 1`.
+    let last_chunk = before.len().saturating_sub(2);
+    let from = (range.start as usize).min(source.len().saturating_sub(1));
+    let to = (range.end as usize).max(from + 1);
+    let overlapping = |k: usize| before[k] < to && before[k + 1] > from;
+    let Some(first) = (0..=last_chunk).find(|k| overlapping(*k)) else {
+        return Ok(None);
+    };
+    let last = (first..=last_chunk)
+        .rev()
+        .find(|k| overlapping(*k))
+        .unwrap_or(first);
+    let old = &source[before[first]..before[last + 1]];
+    let new = &formatted[after[first]..after[last + 1]];
+    Ok(minimal_edit(old, new, before[first]))
+}
+
+/// Where the top-level items of `text` start (the first item from 0), and
+/// its length: `n + 1` bounds for `n` items, `[0, len]` for none.
+fn item_bounds(text: &str) -> Vec<usize> {
+    let items = pol_syntax::split_items(text).items;
+    let mut bounds: Vec<usize> = std::iter::once(0)
+        .chain(items.iter().skip(1).map(|i| i.span.start as usize))
+        .collect();
+    bounds.push(text.len());
+    bounds
+}
+
+/// The one edit that turns `old` into `new`, leaving out their common
+/// prefix and suffix; `None` when they are equal. Its span is shifted by
+/// `base`, where `old` starts in the document.
+fn minimal_edit(old: &str, new: &str, base: usize) -> Option<FormatEdit> {
+    if old == new {
+        return None;
+    }
+    let mut prefix = old
         .bytes()
-        .zip(formatted.bytes())
+        .zip(new.bytes())
         .take_while(|(a, b)| a == b)
         .count();
-    while !source.is_char_boundary(prefix) || !formatted.is_char_boundary(prefix) {
+    while !old.is_char_boundary(prefix) || !new.is_char_boundary(prefix) {
         prefix -= 1;
     }
-    let max_suffix = source.len().min(formatted.len()) - prefix;
-    let mut suffix = source
+    let max_suffix = old.len().min(new.len()) - prefix;
+    let mut suffix = old
         .bytes()
         .rev()
-        .zip(formatted.bytes().rev())
+        .zip(new.bytes().rev())
         .take(max_suffix)
         .take_while(|(a, b)| a == b)
         .count();
-    while !source.is_char_boundary(source.len() - suffix)
-        || !formatted.is_char_boundary(formatted.len() - suffix)
-    {
+    while !old.is_char_boundary(old.len() - suffix) || !new.is_char_boundary(new.len() - suffix) {
         suffix -= 1;
     }
-    Ok(Some(FormatEdit {
-        span: Span::new(prefix, source.len() - suffix),
-        text: formatted[prefix..formatted.len() - suffix].to_string(),
-    }))
+    Some(FormatEdit {
+        span: Span::new(base + prefix, base + old.len() - suffix),
+        text: new[prefix..new.len() - suffix].to_string(),
+    })
 }
 
 #[cfg(test)]
@@ -215,6 +274,52 @@ mod tests {
             format_edit("package a\n", &FormatConfig::default()),
             Ok(None)
         );
+    }
+
+    #[test]
+    fn a_range_formats_the_items_it_overlaps() {
+        let source = "package a\n\nlet x   =   1\n\nlet y =   2\n\nlet z   = 3\n";
+        let config = FormatConfig::default();
+        let at = |needle: &str| source.find(needle).expect("needle");
+        let apply = |edit: Option<FormatEdit>| match edit {
+            Some(edit) => {
+                let mut text = source.to_string();
+                text.replace_range(edit.span.range(), &edit.text);
+                text
+            }
+            None => source.to_string(),
+        };
+        // Inside `y`'s line: only `y`.
+        let y = at("y =");
+        let edit = format_range_edit(source, Span::new(y, y), &config).expect("formats");
+        assert_eq!(
+            apply(edit),
+            "package a\n\nlet x   =   1\n\nlet y = 2\n\nlet z   = 3\n"
+        );
+        // From `x` into `y`: both, not `z`.
+        let edit = format_range_edit(source, Span::new(at("x"), y + 2), &config).expect("formats");
+        assert_eq!(
+            apply(edit),
+            "package a\n\nlet x = 1\n\nlet y = 2\n\nlet z   = 3\n"
+        );
+        // The end of the file is in the last item; a tidy item needs nothing.
+        let end = source.len();
+        let edit = format_range_edit(source, Span::new(end, end), &config).expect("formats");
+        assert_eq!(
+            apply(edit),
+            "package a\n\nlet x   =   1\n\nlet y =   2\n\nlet z = 3\n"
+        );
+        assert_eq!(
+            format_range_edit(source, Span::new(0, 3), &config),
+            Ok(None)
+        );
+        // The whole range is the whole edit; a broken file is refused.
+        assert_eq!(
+            format_range_edit(source, Span::new(0, end), &config),
+            format_edit(source, &config)
+        );
+        assert!(format_range_edit("package a\nlet x = (\n", Span::new(0, 1), &config).is_err());
+        assert_eq!(format_range_edit("", Span::new(0, 0), &config), Ok(None));
     }
 
     #[test]

@@ -68,3 +68,51 @@ fn fixtures() {
         });
     });
 }
+
+/// Range formatting: formatting the items of a fixture one at a time
+/// changes only that item, and formatting the rest afterwards gives the
+/// whole file's layout.
+#[test]
+fn each_item_formats_alone() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(dir).expect("fixtures") {
+        let path = entry.expect("entry").path();
+        let input = std::fs::read_to_string(&path).expect("read fixture");
+        let config = FormatConfig::default();
+        let Ok(whole) = format(&input, &config) else {
+            continue;
+        };
+        for (index, item) in pol_syntax::split_items(&input).items.iter().enumerate() {
+            let middle = (item.span.start + item.span.end) / 2;
+            let range = pol_syntax::Span {
+                start: middle,
+                end: middle,
+            };
+            let edit = pol_fmt::format_range_edit(&input, range, &config).expect("formats");
+            let Some(edit) = edit else {
+                continue;
+            };
+            // Text before the first item belongs to it.
+            let first = if index == 0 { 0 } else { item.span.start };
+            assert!(
+                edit.span.start >= first && edit.span.end <= item.span.end,
+                "{}: the edit {:?} leaves the item {:?}",
+                path.display(),
+                edit.span,
+                item.span
+            );
+            let mut text = input.clone();
+            text.replace_range(edit.span.range(), &edit.text);
+            assert_eq!(
+                format(&text, &config).as_deref(),
+                Ok(whole.as_str()),
+                "{}: formatting the rest after the item at {:?}",
+                path.display(),
+                item.span
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked > 10, "only {checked} items changed");
+}

@@ -601,7 +601,7 @@ fn path_members(
 
 /// The locals visible at `rel` (item-relative) in `item`: names and
 /// binding spans, innermost last.
-fn locals_at(item: &ast::Item, rel: u32) -> Vec<(String, Span)> {
+pub(crate) fn locals_at(item: &ast::Item, rel: u32) -> Vec<(String, Span)> {
     let mut out = Vec::new();
     match &item.kind {
         ast::ItemKind::Policy(p) => {

@@ -1,6 +1,7 @@
 //! `pol-ide`: editor features over the front end's salsa database, as plain
 //! Rust: hover, go to definition, references, completion, rename, semantic
-//! tokens, symbols, folding, signature help and runnable tests.
+//! tokens, symbols, folding, signature help, runnable tests and policy
+//! evaluation.
 //!
 //! Nothing here speaks LSP. Positions are byte offsets into a file named by
 //! its path (the path the file has in the [`pol_sema::Workspace`]); the
@@ -15,6 +16,7 @@
 //! answer with less (or nothing) instead.
 
 mod completion;
+mod evaluate;
 mod hover;
 mod nav;
 mod runnables;
@@ -27,6 +29,7 @@ use pol_syntax::lexer::{Token, TokenKind};
 use pol_syntax::{Diagnostic, ast};
 
 pub use completion::{CompletionItem, CompletionKind};
+pub use evaluate::{Evaluation, PreparedEvaluation};
 pub use hover::HoverResult;
 pub use nav::{FileEdits, NavTarget, RenameError, TextEdit};
 pub use runnables::{Lens, LensKind, PreparedLens, RunResult};

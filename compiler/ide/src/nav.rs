@@ -5,6 +5,7 @@ use pol_syntax::Span;
 use pol_syntax::ast;
 
 use crate::Analysis;
+use crate::completion::locals_at;
 
 /// A place in a file: its path and a byte span.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -164,6 +165,7 @@ impl<'db> Analysis<'db> {
         if !is_identifier(new_name) {
             return Err(RenameError(format!("`{new_name}` is not a valid name")));
         }
+        self.rename_conflict(checked, &resolved, new_name)?;
         let mut by_file: std::collections::BTreeMap<String, Vec<TextEdit>> =
             std::collections::BTreeMap::new();
         for target in self.references(path, offset, true) {
@@ -183,6 +185,232 @@ impl<'db> Analysis<'db> {
                 FileEdits { path, edits }
             })
             .collect())
+    }
+}
+
+impl Analysis<'_> {
+    /// Refuses a rename whose new name is taken where the renamed thing
+    /// lives: another definition of the package (or an import of one of
+    /// its files), another field of the schema, another variant of the
+    /// enum, another local in scope (locals never shadow each other), or a
+    /// name the renamed thing would hide (a local over a definition or an
+    /// import used in its scope, a definition under a local that is in
+    /// scope at one of its uses).
+    fn rename_conflict(
+        &self,
+        checked: &CheckedProject,
+        resolved: &Resolved,
+        new_name: &str,
+    ) -> Result<(), RenameError> {
+        let program = &checked.program;
+        let taken = |what: String| {
+            Err(RenameError(format!(
+                "cannot rename to `{new_name}`: {what}"
+            )))
+        };
+        match resolved.target {
+            Some(Target::Def(def)) => {
+                let Some(origin) = def_origin(checked, def) else {
+                    return Ok(());
+                };
+                let package = &origin.package;
+                let info = program.packages.get(package);
+                if let Some(other) = info.and_then(|p| p.defs.get(new_name))
+                    && *other != def
+                {
+                    return taken(format!(
+                        "package `{package}` already defines {} `{new_name}`",
+                        def_kind(*other)
+                    ));
+                }
+                for file in info.map(|p| p.files.as_slice()).unwrap_or_default() {
+                    let Some(file_info) = program.files.get(*file) else {
+                        continue;
+                    };
+                    if file_info.scope.imports.contains_key(new_name) {
+                        return taken(format!(
+                            "`{new_name}` is an import in {} (package `{package}`), and a name cannot be both an import and a definition",
+                            file_info.path
+                        ));
+                    }
+                }
+                // A local of the new name in scope at an unqualified use
+                // (a use in the package itself) would take the use over.
+                // Types are not values: a local never hides a schema or an
+                // enum in a type.
+                if matches!(def, Def::Let(_) | Def::Param(_) | Def::Policy(_)) {
+                    for (file, refs) in checked.references.iter().enumerate() {
+                        let Some(file_info) = program.files.get(file) else {
+                            continue;
+                        };
+                        if file_info.package != *package {
+                            continue;
+                        }
+                        for r in refs.iter().filter(|r| {
+                            r.definition_file == resolved.file && r.definition == resolved.span
+                        }) {
+                            let Some((start, item)) = crate::item_at(checked, file, r.used.start)
+                            else {
+                                continue;
+                            };
+                            let rel = r.used.start - start;
+                            if locals_at(item, rel)
+                                .iter()
+                                .any(|(name, _)| name == new_name)
+                            {
+                                return taken(format!(
+                                    "the local `{new_name}` would hide the use on line {} of {}",
+                                    self.line_of(&file_info.path, r.used.start),
+                                    file_info.path
+                                ));
+                            }
+                        }
+                    }
+                }
+                Ok(())
+            }
+            Some(Target::Field(schema, index)) => {
+                let Some(def) = program.schemas.get(schema.0 as usize) else {
+                    return Ok(());
+                };
+                let clash = def
+                    .fields
+                    .iter()
+                    .enumerate()
+                    .any(|(i, f)| i != index as usize && f.name == new_name);
+                if clash {
+                    return taken(format!(
+                        "schema `{}` already has a field `{new_name}`",
+                        def.name
+                    ));
+                }
+                Ok(())
+            }
+            Some(Target::Variant(id, index)) => {
+                let Some(def) = program.enums.get(id.0 as usize) else {
+                    return Ok(());
+                };
+                let clash = def
+                    .variants
+                    .iter()
+                    .enumerate()
+                    .any(|(i, (name, _))| i != index as usize && name == new_name);
+                if clash {
+                    return taken(format!(
+                        "enum `{}` already has a variant `{new_name}`",
+                        def.name
+                    ));
+                }
+                Ok(())
+            }
+            Some(Target::Local) => self.local_conflict(checked, resolved, new_name),
+            Some(Target::Import) | None => Ok(()),
+        }
+    }
+
+    /// [`Analysis::rename_conflict`] for a local.
+    fn local_conflict(
+        &self,
+        checked: &CheckedProject,
+        resolved: &Resolved,
+        new_name: &str,
+    ) -> Result<(), RenameError> {
+        let file = resolved.file;
+        let Some(info) = checked.program.files.get(file) else {
+            return Ok(());
+        };
+        let Some(text) = self.text(&info.path) else {
+            return Ok(());
+        };
+        let Some((start, item)) = crate::item_at(checked, file, resolved.span.start) else {
+            return Ok(());
+        };
+        let binding = Span {
+            start: resolved.span.start - start,
+            end: resolved.span.end - start,
+        };
+        let named = |span: Span| text.get(span.shifted(start).range()) == Some(new_name);
+        let visible = |at: u32, span: Span| locals_at(item, at).iter().any(|(_, s)| *s == span);
+        let taken = |what: String| {
+            Err(RenameError(format!(
+                "cannot rename to `{new_name}`: {what}"
+            )))
+        };
+        // Another binding of the name where either is in scope at the other.
+        for other in binding_names(item)
+            .into_iter()
+            .filter(|s| *s != binding && named(*s))
+        {
+            if visible(other.start, binding) || visible(binding.start, other) {
+                return taken(format!(
+                    "the local `{new_name}` on line {} is in scope here, and locals cannot shadow each other",
+                    self.line_of(&info.path, other.start + start)
+                ));
+            }
+        }
+        // Another name used where the renamed local is in scope: the local
+        // would hide it.
+        let refs = checked
+            .references
+            .get(file)
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        for r in refs {
+            let same = r.target == Target::Local && r.definition == resolved.span;
+            if same || text.get(r.used.range()) != Some(new_name) {
+                continue;
+            }
+            if crate::item_at(checked, file, r.used.start).map(|(s, _)| s) != Some(start) {
+                continue;
+            }
+            if visible(r.used.start - start, binding) {
+                let what = match r.target {
+                    Target::Import => "the import",
+                    Target::Local => "the local",
+                    Target::Def(_) => "the definition",
+                    Target::Field(..) => "the field",
+                    Target::Variant(..) => "the variant",
+                };
+                return taken(format!(
+                    "it would hide {what} `{new_name}` used on line {}",
+                    self.line_of(&info.path, r.used.start)
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The 1-based line of `offset` in the file `path`.
+    fn line_of(&self, path: &str, offset: u32) -> usize {
+        let text = self.text(path).unwrap_or_default();
+        let before = text
+            .as_bytes()
+            .get(..offset as usize)
+            .unwrap_or(text.as_bytes());
+        before.iter().filter(|b| **b == b'\n').count() + 1
+    }
+}
+
+/// Where a definition is written.
+fn def_origin(checked: &CheckedProject, def: Def) -> Option<&pol_sema::Origin> {
+    let program = &checked.program;
+    Some(match def {
+        Def::Schema(id) => &program.schemas.get(id.0 as usize)?.origin,
+        Def::Enum(id) => &program.enums.get(id.0 as usize)?.origin,
+        Def::Let(i) => &program.lets.get(i as usize)?.origin,
+        Def::Param(i) => &program.params.get(i as usize)?.origin,
+        Def::Policy(i) => &program.policies.get(i as usize)?.origin,
+    })
+}
+
+/// `a schema`, `an enum`, ...: what a definition is, for messages.
+fn def_kind(def: Def) -> &'static str {
+    match def {
+        Def::Schema(_) => "a schema",
+        Def::Enum(_) => "an enum",
+        Def::Let(_) => "a let",
+        Def::Param(_) => "a param",
+        Def::Policy(_) => "a policy",
     }
 }
 

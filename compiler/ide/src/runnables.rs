@@ -10,7 +10,7 @@ use crate::Analysis;
 
 /// `2026-01-01T00:00:00Z`, the request time tests run at (as in `polc
 /// test`), in nanoseconds since the epoch.
-const TEST_NOW: i64 = 1_767_225_600 * 1_000_000_000;
+pub(crate) const TEST_NOW: i64 = 1_767_225_600 * 1_000_000_000;
 
 /// A code lens: where it goes and what it runs.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -274,6 +274,10 @@ fn half_typed_prefixes_never_panic() {
             let _ = a.references("app.pol", at, true);
             let _ = a.signature_help("app.pol", at);
             let _ = a.prepare_rename("app.pol", at);
+            // Renames to names in use: the conflict checks walk scopes.
+            for name in ["n", "c", "limit", "pii"] {
+                let _ = a.rename("app.pol", at, name);
+            }
         }
         let _ = a.semantic_tokens("app.pol");
         let _ = a.document_symbols("app.pol");
@@ -403,4 +407,145 @@ fn rename_fields_variants_lets_and_policies() {
         let edits = a.rename("app.pol", at("c.tool"), "call").expect("edits");
         assert_eq!(count(&edits), [("app.pol".into(), 3)]);
     });
+}
+
+#[test]
+fn rename_refuses_names_taken_in_the_same_scope() {
+    let src = app(
+        "import std.pii\n\npolicy p(c: Call) -> Decision {\n  let n = c.tool.len()\n  let m = 2\n  deny \"x\" when n > limit and all r in [admin]: r == c.role\n  deny \"y\" when (any a in [1]: a > m) or (all b in [2]: b > m)\n  default allow \"ok\"\n}\n",
+    );
+    let at = |needle: &str| src.find(needle).expect("needle") as u32 + 1;
+    let refused = |a: &Analysis<'_>, needle: &str, name: &str| -> String {
+        match a.rename("app.pol", at(needle), name) {
+            Err(e) => e.0,
+            Ok(edits) => panic!("renaming `{needle}` to `{name}` was allowed: {edits:?}"),
+        }
+    };
+    with_fixture(&format!("{src}$0"), |a, _| {
+        // Definitions of the package, fields of a schema, variants of an enum.
+        assert_eq!(
+            refused(&a, "Call)", "Owner"),
+            "cannot rename to `Owner`: package `acme.lib` already defines a schema `Owner`"
+        );
+        assert_eq!(
+            refused(&a, "limit and", "p"),
+            "cannot rename to `p`: package `acme.lib` already defines a policy `p`"
+        );
+        assert_eq!(
+            refused(&a, "limit and", "pii"),
+            "cannot rename to `pii`: `pii` is an import in app.pol (package `acme.lib`), and a name cannot be both an import and a definition"
+        );
+        assert_eq!(
+            refused(&a, "role\n", "tool"),
+            "cannot rename to `tool`: schema `Call` already has a field `tool`"
+        );
+        assert_eq!(
+            refused(&a, "admin]", "guest"),
+            "cannot rename to `guest`: enum `Role` already has a variant `guest`"
+        );
+        // Locals: another local in scope either way, a name the local
+        // would hide, a local that would hide the renamed definition.
+        assert_eq!(
+            refused(&a, "n = ", "m"),
+            "cannot rename to `m`: the local `m` on line 7 is in scope here, and locals cannot shadow each other"
+        );
+        assert_eq!(
+            refused(&a, "m = ", "n"),
+            "cannot rename to `n`: the local `n` on line 6 is in scope here, and locals cannot shadow each other"
+        );
+        assert_eq!(
+            refused(&a, "r in", "c"),
+            "cannot rename to `c`: the local `c` on line 5 is in scope here, and locals cannot shadow each other"
+        );
+        assert_eq!(
+            refused(&a, "n = ", "limit"),
+            "cannot rename to `limit`: it would hide the definition `limit` used on line 8"
+        );
+        assert_eq!(
+            refused(&a, "limit and", "n"),
+            "cannot rename to `n`: the local `n` would hide the use on line 8 of app.pol"
+        );
+        // Names free where the renamed thing lives are allowed: sibling
+        // quantifiers do not see each other, a schema is not a value.
+        assert!(a.rename("app.pol", at("b in"), "a").is_ok());
+        assert!(a.rename("app.pol", at("a in"), "b").is_ok());
+        assert!(a.rename("app.pol", at("r in"), "z").is_ok());
+        assert!(a.rename("app.pol", at("Call)"), "c").is_ok());
+        assert!(a.rename("app.pol", at("n = "), "n").is_ok());
+    });
+}
+
+#[test]
+fn a_policy_evaluates_on_an_input() {
+    let src = app(
+        "policy p(c: Call) -> Decision {\n  deny \"admin\" when c.role == admin\n  require_approval \"analysts ask\" when c.role == analyst\n  default allow \"ok\"\n}\n$0",
+    );
+    with_fixture(&src, |a, _| {
+        let prepared = a.prepare_evaluation("acme.lib.p").expect("prepared");
+        assert_eq!(prepared.policy(), "acme.lib.p");
+        let skeleton = prepared.skeleton();
+        assert_eq!(
+            skeleton.to_string(),
+            r#"{"role":"guest","tool":""}"#,
+            "required fields only, the first variant"
+        );
+        let allowed = prepared.evaluate(skeleton.to_string().as_bytes());
+        assert!(allowed.evaluated, "{allowed:?}");
+        assert_eq!(allowed.summary, "allow by default (\"ok\"); no rule fired");
+        let denied = prepared.evaluate(br#"{"role": "admin", "tool": "x"}"#);
+        assert_eq!(
+            denied.summary,
+            "deny; fired deny \"admin\" [acme.lib.p.admin]"
+        );
+        let decision = denied.decision.expect("a decision");
+        assert_eq!(decision["rules"][0]["id"], "acme.lib.p.admin");
+        let asked = prepared.evaluate(br#"{"role": "analyst", "tool": "x"}"#);
+        assert!(
+            asked
+                .summary
+                .ends_with("obligations: require_approval [acme.lib.p.analysts-ask]"),
+            "{}",
+            asked.summary
+        );
+        // Malformed inputs are refused with the decoder's reason.
+        let wrong = prepared.evaluate(br#"{"role": "boss", "tool": "x"}"#);
+        assert!(!wrong.evaluated && wrong.decision.is_none(), "{wrong:?}");
+        assert!(
+            wrong.summary.starts_with("not evaluated: input $.role: "),
+            "{}",
+            wrong.summary
+        );
+        let truncated = prepared.evaluate(br#"{"role": "#);
+        assert!(!truncated.evaluated, "{truncated:?}");
+        let empty = prepared.evaluate(b"");
+        assert!(!empty.evaluated, "{empty:?}");
+        assert!(a.prepare_evaluation("acme.lib.nope").is_err());
+    });
+}
+
+#[test]
+fn every_standard_policy_accepts_its_skeleton_input() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let mut files = pol_files(&root.join("stdlib-policies"));
+    files.extend(pol_files(&root.join("stdlib-policies/guards")));
+    let mut workspace = Workspace::new();
+    workspace.set_files(files);
+    let analysis = Analysis::new(workspace.db(), workspace.project());
+    let policies: Vec<String> = analysis
+        .checked()
+        .program
+        .policies
+        .iter()
+        .map(|p| format!("{}.{}", p.origin.package, p.name))
+        .collect();
+    assert!(policies.len() > 10, "{policies:?}");
+    for policy in policies {
+        let prepared = analysis.prepare_evaluation(&policy).expect("prepared");
+        let skeleton = prepared.skeleton().to_string();
+        let evaluation = prepared.evaluate(skeleton.as_bytes());
+        assert!(
+            evaluation.decision.is_some(),
+            "{policy}: the skeleton {skeleton} was refused: {evaluation:?}"
+        );
+    }
 }

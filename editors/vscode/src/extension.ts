@@ -14,6 +14,7 @@ import {
   polcTestArgs,
   resolveCommand,
   serverMissingMessage,
+  serverSettings,
 } from './util';
 
 const OPEN_SETTINGS = 'Open Settings';
@@ -82,8 +83,12 @@ async function startServer(): Promise<void> {
       { scheme: 'untitled', language: 'pol' },
     ],
     outputChannel: serverChannel,
+    // The server's settings at start; after that the client sends the `pol`
+    // section with `workspace/didChangeConfiguration` whenever it changes.
+    initializationOptions: serverSettings((key, fallback) => config.get(key, fallback)),
     synchronize: {
       fileEvents: vscode.workspace.createFileSystemWatcher('**/*.pol'),
+      configurationSection: 'pol',
     },
   };
   // The id `pol` makes the client read the `pol.trace.server` setting.

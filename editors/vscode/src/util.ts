@@ -146,3 +146,22 @@ export function polcMissingMessage(configured: string, looked: string): string {
 export function polcTestArgs(folder: string): string[] {
   return ['test', '--color', 'never', folder];
 }
+
+/** The settings the language server reads (see docs/lsp.md), as sent in `initializationOptions`. */
+export interface ServerSettings {
+  lens: { enable: boolean };
+  diagnostics: { workspace: boolean };
+  inputDir: string;
+}
+
+/**
+ * The language server's settings from the `pol` section, read with `get`
+ * (a `WorkspaceConfiguration`'s): each with the default package.json declares.
+ */
+export function serverSettings(get: <T>(key: string, fallback: T) => T): ServerSettings {
+  return {
+    lens: { enable: get('lens.enable', true) },
+    diagnostics: { workspace: get('diagnostics.workspace', true) },
+    inputDir: get('inputDir', ''),
+  };
+}

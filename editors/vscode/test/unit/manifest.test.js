@@ -70,6 +70,9 @@ test('every contributed command is registered by the extension', () => {
 test('every setting is declared with its default and read by the extension', () => {
   const properties = contributes.configuration.properties;
   assert.deepEqual(Object.keys(properties).sort(), [
+    'pol.diagnostics.workspace',
+    'pol.inputDir',
+    'pol.lens.enable',
     'pol.polc.path',
     'pol.server.args',
     'pol.server.path',
@@ -82,6 +85,16 @@ test('every setting is declared with its default and read by the extension', () 
   for (const key of ['server.path', 'server.args', 'polc.path']) {
     assert.ok(extensionSource.includes(`'${key}'`), `pol.${key} is never read`);
   }
+  // The language server's settings: declared with the defaults the server
+  // and `serverSettings` assume, and sent to the server.
+  assert.equal(properties['pol.lens.enable'].default, true);
+  assert.equal(properties['pol.diagnostics.workspace'].default, true);
+  assert.equal(properties['pol.inputDir'].default, '');
+  const utilSource = fs.readFileSync(path.join(root, 'src', 'util.ts'), 'utf8');
+  for (const key of ['lens.enable', 'diagnostics.workspace', 'inputDir']) {
+    assert.ok(utilSource.includes(`get('${key}'`), `pol.${key} is never sent to the server`);
+  }
+  assert.ok(extensionSource.includes("configurationSection: 'pol'"));
   // A workspace must not pick the binaries the extension runs unless trusted.
   assert.deepEqual(manifest.capabilities.untrustedWorkspaces.restrictedConfigurations.sort(), [
     'pol.polc.path',

@@ -72,3 +72,11 @@ test('lastLine skips trailing blank lines', () => {
   assert.equal(util.lastLine('a\nerror: no .pol files found\n\n'), 'error: no .pol files found');
   assert.equal(util.lastLine('\n \n'), undefined);
 });
+
+test('serverSettings sends the language server its settings with their defaults', () => {
+  const defaults = util.serverSettings((_key, fallback) => fallback);
+  assert.deepEqual(defaults, { lens: { enable: true }, diagnostics: { workspace: true }, inputDir: '' });
+  const set = { 'lens.enable': false, 'diagnostics.workspace': false, inputDir: 'inputs' };
+  const chosen = util.serverSettings((key, fallback) => (key in set ? set[key] : fallback));
+  assert.deepEqual(chosen, { lens: { enable: false }, diagnostics: { workspace: false }, inputDir: 'inputs' });
+});
