@@ -221,8 +221,8 @@ enum PathRes {
 }
 
 /// The checker's state. Cloned (as a package's view) for memoized body
-/// checks, so it compares by value.
-#[derive(Debug, Clone, PartialEq)]
+/// checks; see its `PartialEq`.
+#[derive(Debug, Clone)]
 pub(crate) struct Checker {
     program: Program,
     diagnostics: Vec<Vec<Diagnostic>>,
@@ -237,6 +237,40 @@ pub(crate) struct Checker {
     types: Vec<ExprTypes>,
     /// Every resolved use of a name, by file.
     references: Vec<Vec<Reference>>,
+}
+
+/// Whether two views are the same, for salsa to reuse a package's checked
+/// bodies. Files' syntax trees compare by pointer: a file whose text did
+/// not change keeps its memoized tree, and comparing trees deeply would
+/// cost as much as checking them. (Two equal trees at different addresses
+/// only re-check a package.)
+impl PartialEq for Checker {
+    fn eq(&self, other: &Checker) -> bool {
+        let (a, b) = (&self.program, &other.program);
+        let same_files = a.files.len() == b.files.len()
+            && a.files.iter().zip(&b.files).all(|(x, y)| {
+                std::sync::Arc::ptr_eq(&x.syntax, &y.syntax)
+                    && x.path == y.path
+                    && x.embedded == y.embedded
+                    && x.package == y.package
+                    && x.scope == y.scope
+            });
+        same_files
+            && a.packages == b.packages
+            && a.schemas == b.schemas
+            && a.enums == b.enums
+            && a.lets == b.lets
+            && a.params == b.params
+            && a.policies == b.policies
+            && a.tests == b.tests
+            && a.overrides == b.overrides
+            && self.diagnostics == other.diagnostics
+            && self.let_state == other.let_state
+            && self.deps == other.deps
+            && self.policy_inputs == other.policy_inputs
+            && self.types == other.types
+            && self.references == other.references
+    }
 }
 
 impl Checker {
@@ -1152,26 +1186,37 @@ impl Checker {
     /// it.
     pub(crate) fn view(&self, package: &str) -> Checker {
         let reach = self.reachable(package);
-        let seen = |origin: &Origin| reach.contains(&origin.package);
+        let visible: Vec<bool> = (self.program.files.iter())
+            .map(|f| reach.contains(&f.package))
+            .collect();
+        let seen = |origin: &Origin| visible.get(origin.file).copied().unwrap_or(false);
+        // No package is named "" (a file without one gets `<path>`), so a
+        // hidden definition is never taken for a visible package's.
         let hidden = |origin: &Origin| Origin {
-            package: origin.package.clone(),
+            package: String::new(),
             file: origin.file,
             item: 0,
             offset: 0,
             name_span: Span::default(),
         };
-        let empty = std::sync::Arc::new(crate::FileSyntax {
-            items: Vec::new(),
-            broken: Vec::new(),
-            diagnostics: Vec::new(),
-            line_starts: vec![0],
-        });
+        // One empty tree for every hidden file, so views compare equal.
+        static EMPTY: std::sync::LazyLock<std::sync::Arc<crate::FileSyntax>> =
+            std::sync::LazyLock::new(|| {
+                std::sync::Arc::new(crate::FileSyntax {
+                    items: Vec::new(),
+                    broken: Vec::new(),
+                    diagnostics: Vec::new(),
+                    line_starts: vec![0],
+                })
+            });
+        let empty = &*EMPTY;
         let program = &self.program;
         let files = program
             .files
             .iter()
-            .map(|f| {
-                if reach.contains(&f.package) {
+            .zip(&visible)
+            .map(|(f, &visible)| {
+                if visible {
                     f.clone()
                 } else {
                     FileInfo {
