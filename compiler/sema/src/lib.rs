@@ -402,9 +402,12 @@ fn file_syntax_of_text(db: &dyn salsa::Database, text: &str) -> FileSyntax {
             }),
         }
     }
+    // `\n`, `\r\n` and a lone `\r` all end a line.
+    let bytes = text.as_bytes();
     let line_starts = std::iter::once(0)
         .chain(
-            text.match_indices('\n')
+            (bytes.iter().enumerate())
+                .filter(|&(i, &b)| b == b'\n' || (b == b'\r' && bytes.get(i + 1) != Some(&b'\n')))
                 .map(|(i, _)| u32::try_from(i + 1).unwrap_or(u32::MAX)),
         )
         .collect();

@@ -753,3 +753,31 @@ mod lowering {
         assert!(ir::verify(&program).is_err());
     }
 }
+
+#[test]
+fn lone_carriage_returns_end_lines_like_newlines() {
+    // Comments end at the line end, items start in column 0 after it, and
+    // line numbers count it: the same diagnostics at the same lines and
+    // columns, whichever line ending the file uses.
+    let text = "package app\n// a comment\n/// The input.\nschema In { n: int }\n\npolicy p(x: In) -> Decision {\n  allow \"ok\" when x.m > 1 // unknown field\n}\nlet y: int = \"no\"\n";
+    let located = |text: &str| {
+        let ws = workspace(&[("a.pol", text), ("b.pol", B)]);
+        let checked = ws.checked();
+        let lines = &checked.program.files[0].syntax.line_starts;
+        let mut out: Vec<(&'static str, usize, u32)> = ws.diagnostics()[0]
+            .1
+            .iter()
+            .map(|d| {
+                let at = d.primary_span().map_or(0, |s| s.start);
+                let line = lines.partition_point(|&start| start <= at);
+                (d.code, line, at - lines[line - 1])
+            })
+            .collect();
+        out.sort();
+        (out, lines.len())
+    };
+    let unix = located(text);
+    assert_eq!(unix.0.len(), 2, "{unix:?}");
+    assert_eq!(located(&text.replace('\n', "\r")), unix);
+    assert_eq!(located(&text.replace('\n', "\r\n")), unix);
+}

@@ -15,10 +15,10 @@ use crate::{Diagnostic, Span};
 #[logos(skip r"[ \t\r\n\f\u{FEFF}]+")]
 pub enum TokenKind {
     /// `/// text`: a doc comment, kept for hover and the formatter.
-    #[regex(r"///[^\n]*", allow_greedy = true)]
+    #[regex(r"///[^\r\n]*", allow_greedy = true)]
     DocComment,
     /// `// text`: an ordinary comment, kept for the formatter.
-    #[regex(r"//[^\n]*", allow_greedy = true, priority = 1)]
+    #[regex(r"//[^\r\n]*", allow_greedy = true, priority = 1)]
     LineComment,
 
     #[token("package")]

@@ -30,8 +30,10 @@ pub struct SplitFile {
 pub fn split_items(text: &str) -> SplitFile {
     let tokens = lex(text);
     let bytes = text.as_bytes();
-    let at_column_zero =
-        |t: &Token| t.span.start == 0 || bytes.get(t.span.start as usize - 1) == Some(&b'\n');
+    // `\n`, `\r\n` and a lone `\r` all end a line.
+    let at_column_zero = |t: &Token| {
+        t.span.start == 0 || matches!(bytes.get(t.span.start as usize - 1), Some(b'\n' | b'\r'))
+    };
 
     let mut starts: Vec<(usize, TokenKind)> = Vec::new();
     for (i, token) in tokens.iter().enumerate() {
