@@ -78,6 +78,15 @@ pub(crate) fn compile(program: Arc<Program>) -> Result<JitProgram> {
             .map_err(|e| codegen_error(format!("setting {name}: {e}")))
     };
     set(&mut flags, "opt_level", "speed")?;
+    // Cranelift's IR verifier checks the code this module generates: on in
+    // debug builds (every test runs it), off in release, where it would be
+    // about a third of the compile time of a bundle load.
+    let verify = if cfg!(debug_assertions) {
+        "true"
+    } else {
+        "false"
+    };
+    set(&mut flags, "enable_verifier", verify)?;
     set(&mut flags, "is_pic", "false")?;
     set(&mut flags, "use_colocated_libcalls", "false")?;
     let isa = cranelift_native::builder()
