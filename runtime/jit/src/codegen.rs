@@ -70,6 +70,98 @@ impl Tables {
     }
 }
 
+/// One function's machine code, ready to be placed in the module.
+struct Compiled {
+    id: FuncId,
+    what: String,
+    alignment: u64,
+    bytes: Vec<u8>,
+    relocs: Vec<cranelift_module::ModuleReloc>,
+}
+
+/// Compiles functions to machine code, on up to 4 threads when there are
+/// enough of them to be worth it (in order; the first error wins).
+fn compile_all(
+    isa: &dyn cranelift_codegen::isa::TargetIsa,
+    functions: Vec<(FuncId, String, cranelift_codegen::ir::Function)>,
+) -> Result<Vec<Compiled>> {
+    let compile_one = |(id, what, func): (FuncId, String, cranelift_codegen::ir::Function)| {
+        let mut context = cranelift_codegen::Context::for_function(func);
+        let mut control = cranelift_codegen::control::ControlPlane::default();
+        let alignment = context
+            .compile(isa, &mut control)
+            .map_err(|e| codegen_error(format!("{what}: {:?}", e.inner)))?
+            .buffer
+            .alignment as u64;
+        let code = context
+            .compiled_code()
+            .ok_or_else(|| codegen_error(format!("{what}: no code")))?;
+        let relocs = (code.buffer.relocs().iter())
+            .map(|r| cranelift_module::ModuleReloc::from_mach_reloc(r, &context.func, id))
+            .collect();
+        Ok(Compiled {
+            id,
+            alignment,
+            bytes: code.code_buffer().to_vec(),
+            relocs,
+            what,
+        })
+    };
+    let threads = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZero::get)
+        .min(4);
+    // Below this, a thread costs more than it saves.
+    const PER_THREAD: usize = 16;
+    if threads < 2 || functions.len() < 2 * PER_THREAD {
+        return functions.into_iter().map(compile_one).collect();
+    }
+    let mut parts: Vec<Vec<_>> = (0..threads).map(|_| Vec::new()).collect();
+    for (i, function) in functions.into_iter().enumerate() {
+        parts[i % threads].push((i, function));
+    }
+    let compile_one = &compile_one;
+    // Each part is taken by the thread that compiles it, or here when no
+    // thread could be started.
+    let parts: Vec<std::sync::Mutex<Option<Vec<_>>>> = parts
+        .into_iter()
+        .map(|part| std::sync::Mutex::new(Some(part)))
+        .collect();
+    let work = |part: &std::sync::Mutex<Option<Vec<_>>>| -> Result<Vec<(usize, Compiled)>> {
+        let taken = part
+            .lock()
+            .ok()
+            .and_then(|mut p| p.take())
+            .unwrap_or_default();
+        taken
+            .into_iter()
+            .map(|(i, f)| compile_one(f).map(|c| (i, c)))
+            .collect()
+    };
+    let results: Vec<Result<Vec<(usize, Compiled)>>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (parts.iter())
+            .map(|part| {
+                std::thread::Builder::new()
+                    .spawn_scoped(scope, || work(part))
+                    .ok()
+            })
+            .collect();
+        (handles.into_iter().zip(&parts))
+            .map(|(handle, part)| match handle {
+                Some(handle) => handle
+                    .join()
+                    .unwrap_or_else(|_| Err(codegen_error("a compile thread panicked"))),
+                None => work(part),
+            })
+            .collect()
+    });
+    let mut all = Vec::new();
+    for part in results {
+        all.extend(part?);
+    }
+    all.sort_by_key(|(i, _)| *i);
+    Ok(all.into_iter().map(|(_, c)| c).collect())
+}
+
 pub(crate) fn compile(program: Arc<Program>) -> Result<JitProgram> {
     let mut flags = settings::builder();
     let set = |flags: &mut settings::Builder, name: &str, value: &str| {
@@ -140,33 +232,41 @@ pub(crate) fn compile(program: Arc<Program>) -> Result<JitProgram> {
         lets: let_ids.clone(),
     };
 
-    let mut context = module.make_context();
+    // Build every function's IR (cheap, and it declares what it calls in
+    // the module), then let Cranelift compile them on every core (most of a
+    // bundle load), then place the code in the module.
     let mut builder_context = FunctionBuilderContext::new();
+    let mut functions: Vec<(FuncId, String, cranelift_codegen::ir::Function)> = Vec::new();
     for (index, id) in policy_ids.iter().enumerate() {
-        context.func.signature = policy_sig.clone();
+        let mut func = cranelift_codegen::ir::Function::with_name_signature(
+            cranelift_codegen::ir::UserFuncName::user(0, id.as_u32()),
+            policy_sig.clone(),
+        );
         {
-            let b = FunctionBuilder::new(&mut context.func, &mut builder_context);
+            let b = FunctionBuilder::new(&mut func, &mut builder_context);
             let policy = &program.policies[index];
             let g = FnGen::new(b, &mut module, &program, &policy.body, &mut tables, &ids);
             g.policy(index as u32)?;
         }
-        module
-            .define_function(*id, &mut context)
-            .map_err(|e| codegen_error(format!("policy {index}: {e:?}")))?;
-        module.clear_context(&mut context);
+        functions.push((*id, format!("policy {index}"), func));
     }
     for (index, id) in let_ids.iter().enumerate() {
-        context.func.signature = let_sig.clone();
+        let mut func = cranelift_codegen::ir::Function::with_name_signature(
+            cranelift_codegen::ir::UserFuncName::user(0, id.as_u32()),
+            let_sig.clone(),
+        );
         {
-            let b = FunctionBuilder::new(&mut context.func, &mut builder_context);
+            let b = FunctionBuilder::new(&mut func, &mut builder_context);
             let body = &program.lets[index].value;
             let g = FnGen::new(b, &mut module, &program, body, &mut tables, &ids);
             g.let_function(index as u32)?;
         }
+        functions.push((*id, format!("let {index}"), func));
+    }
+    for code in compile_all(module.isa(), functions)? {
         module
-            .define_function(*id, &mut context)
-            .map_err(|e| codegen_error(format!("let {index}: {e:?}")))?;
-        module.clear_context(&mut context);
+            .define_function_bytes(code.id, code.alignment, &code.bytes, &code.relocs)
+            .map_err(|e| codegen_error(format!("{}: {e:?}", code.what)))?;
     }
     module
         .finalize_definitions()
