@@ -14,12 +14,18 @@
 //! `"xignore previousy"`. Lowercasing is not full case folding: `"STRASSE"`
 //! does not match `"straße"`.
 //!
-//! The folded phrases are compiled once into one Aho-Corasick automaton;
-//! the text is folded into a copy with an offset map, so [`PhraseSet::find_all`]
+//! The folded phrases are compiled once into an Aho-Corasick DFA.
+//! [`PhraseSet::contains_any`] folds the text as it feeds it to the DFA: one
+//! pass over the text, no copy, stopping at the first match.
+//! [`PhraseSet::find_all`] folds the text into a copy with an offset map and
+//! searches it with a leftmost-longest automaton (built on first use), so it
 //! reports spans in the original text (covering any zero-width characters
 //! or extra whitespace inside the match).
 
-use aho_corasick::{AhoCorasick, MatchKind};
+use std::sync::OnceLock;
+
+use aho_corasick::automaton::Automaton as _;
+use aho_corasick::{AhoCorasick, Anchored, MatchKind};
 
 use super::Finding;
 use super::text::is_zero_width;
@@ -28,19 +34,26 @@ use super::text::is_zero_width;
 /// empty phrases only) matches nothing.
 #[derive(Debug, Clone)]
 pub struct PhraseSet {
-    matcher: Matcher,
+    /// The folded phrases, sorted and without duplicates; empty when no
+    /// phrase can match.
+    phrases: Vec<String>,
+    /// For `contains_any`: the phrases as a DFA with standard semantics (a
+    /// match state means some phrase ends here), or `None` when it would
+    /// exceed aho-corasick's size limits.
+    dfa: Option<aho_corasick::dfa::DFA>,
+    /// For `find_all`, and for `contains_any` without a DFA: built on first
+    /// use.
+    leftmost: OnceLock<Matcher>,
 }
 
 #[derive(Debug, Clone)]
 enum Matcher {
-    /// No phrase: nothing matches.
-    Empty,
     /// The usual case.
     Automaton(AhoCorasick),
     /// Only if the automaton cannot be built (it would exceed
     /// aho-corasick's internal size limits): the folded phrases, searched
     /// one by one.
-    Naive(Vec<String>),
+    Naive,
 }
 
 impl PhraseSet {
@@ -54,34 +67,53 @@ impl PhraseSet {
             .collect();
         folded.sort_unstable();
         folded.dedup();
-        let matcher = if folded.is_empty() {
-            Matcher::Empty
+        let dfa = if folded.is_empty() {
+            None
         } else {
+            aho_corasick::dfa::DFA::builder()
+                .match_kind(MatchKind::Standard)
+                .build(&folded)
+                .ok()
+        };
+        PhraseSet {
+            phrases: folded,
+            dfa,
+            leftmost: OnceLock::new(),
+        }
+    }
+
+    /// The leftmost-longest matcher, built on first use.
+    fn leftmost(&self) -> &Matcher {
+        self.leftmost.get_or_init(|| {
             match AhoCorasick::builder()
                 .match_kind(MatchKind::LeftmostLongest)
-                .build(&folded)
+                .build(&self.phrases)
             {
                 Ok(ac) => Matcher::Automaton(ac),
-                Err(_) => Matcher::Naive(folded),
+                Err(_) => Matcher::Naive,
             }
-        };
-        PhraseSet { matcher }
+        })
     }
 
     /// Whether no phrase can match.
     pub fn is_empty(&self) -> bool {
-        matches!(self.matcher, Matcher::Empty)
+        self.phrases.is_empty()
     }
 
     /// `text.contains_any(phrases)`: whether any phrase occurs in `text`.
     pub fn contains_any(&self, text: &str) -> bool {
-        match &self.matcher {
-            Matcher::Empty => false,
-            Matcher::Automaton(ac) => ac.is_match(&fold(text, false).text),
-            Matcher::Naive(phrases) => {
-                let folded = fold(text, false).text;
-                phrases.iter().any(|p| folded.contains(p.as_str()))
-            }
+        if self.phrases.is_empty() {
+            return false;
+        }
+        if let Some(dfa) = &self.dfa
+            && let Some(found) = scan(dfa, text)
+        {
+            return found;
+        }
+        let folded = fold(text, false).text;
+        match self.leftmost() {
+            Matcher::Automaton(ac) => ac.is_match(&folded),
+            Matcher::Naive => self.phrases.iter().any(|p| folded.contains(p.as_str())),
         }
     }
 
@@ -89,8 +121,11 @@ impl PhraseSet {
     /// phrase; occurrences do not overlap. Kind `phrase`; spans are in
     /// `text` (on `char` boundaries).
     pub fn find_all(&self, text: &str) -> Vec<Finding> {
-        let spans: Vec<(usize, usize)> = match &self.matcher {
-            Matcher::Empty => return Vec::new(),
+        if self.phrases.is_empty() {
+            return Vec::new();
+        }
+        let phrases = &self.phrases;
+        let spans: Vec<(usize, usize)> = match self.leftmost() {
             Matcher::Automaton(ac) => {
                 let folded = fold(text, true);
                 ac.find_iter(&folded.text)
@@ -100,7 +135,7 @@ impl PhraseSet {
                     .filter_map(|(s, e)| folded.original_span(text, s, e))
                     .collect()
             }
-            Matcher::Naive(phrases) => {
+            Matcher::Naive => {
                 let folded = fold(text, true);
                 let mut found: Vec<(usize, usize)> = Vec::new();
                 let mut at = 0;
@@ -136,6 +171,66 @@ impl PhraseSet {
 /// a [`PhraseSet`] for this one call).
 pub fn contains_any<S: AsRef<str>>(text: &str, phrases: impl IntoIterator<Item = S>) -> bool {
     PhraseSet::new(phrases).contains_any(text)
+}
+
+/// Whether a phrase of `dfa` occurs in `text` folded (as [`fold`] does),
+/// folding while scanning: one pass, no copy. `None` if the DFA cannot
+/// run an unanchored search (it always can, as built here).
+fn scan(dfa: &aho_corasick::dfa::DFA, text: &str) -> Option<bool> {
+    let mut sid = dfa.start_state(Anchored::No).ok()?;
+    let mut step = |byte: u8| {
+        sid = dfa.next_state(Anchored::No, sid, byte);
+        dfa.is_special(sid) && dfa.is_match(sid)
+    };
+    let bytes = text.as_bytes();
+    let mut in_space = false;
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        if b.is_ascii() {
+            i += 1;
+            // `char::is_whitespace` on ASCII: tab, line feed, vertical tab,
+            // form feed, carriage return, space. No ASCII is zero-width.
+            if matches!(b, b'\t'..=b'\r' | b' ') {
+                if !in_space {
+                    in_space = true;
+                    if step(b' ') {
+                        return Some(true);
+                    }
+                }
+                continue;
+            }
+            in_space = false;
+            if step(b.to_ascii_lowercase()) {
+                return Some(true);
+            }
+            continue;
+        }
+        let c = text.get(i..).and_then(|rest| rest.chars().next())?;
+        i += c.len_utf8();
+        if is_zero_width(c) {
+            continue;
+        }
+        if c.is_whitespace() {
+            if !in_space {
+                in_space = true;
+                if step(b' ') {
+                    return Some(true);
+                }
+            }
+            continue;
+        }
+        in_space = false;
+        for lc in c.to_lowercase() {
+            let lc = if lc == 'ς' { 'σ' } else { lc };
+            let mut buf = [0u8; 4];
+            for &byte in lc.encode_utf8(&mut buf).as_bytes() {
+                if step(byte) {
+                    return Some(true);
+                }
+            }
+        }
+    }
+    Some(false)
 }
 
 /// A folded copy of a text.
@@ -268,6 +363,70 @@ mod tests {
         for f in set.find_all(text) {
             assert!(text.is_char_boundary(f.start) && text.is_char_boundary(f.end));
         }
+    }
+
+    #[test]
+    fn the_one_pass_scan_agrees_with_searching_a_folded_copy() {
+        // Texts from pieces that exercise every folding rule, ASCII and
+        // not, joined in every order by a small deterministic generator.
+        let pieces = [
+            "ignore",
+            "IGNORE",
+            "previous",
+            " ",
+            "   ",
+            "\t",
+            "\n",
+            "\r\n",
+            "\u{0B}",
+            "\u{0C}",
+            "\u{1C}",
+            "\u{a0}",
+            "\u{2003}",
+            "\u{200B}",
+            "\u{FEFF}",
+            "\u{00AD}",
+            "instructions",
+            "İ",
+            "stanbul",
+            "ΟΔΟΣ",
+            "οδος",
+            "ς",
+            "é",
+            "É",
+            "x",
+            "-",
+            "→",
+        ];
+        let phrases = [
+            "ignore previous instructions",
+            "i̇stanbul",
+            "οδοσ",
+            "e-x",
+            "é é",
+            "ignore\u{a0}previous",
+        ];
+        let set = PhraseSet::new(phrases);
+        let dfa = set.dfa.as_ref().expect("a small set builds a DFA");
+        let reference = AhoCorasick::new(&set.phrases).expect("builds");
+        let mut state = 0x9E37_79B9_7F4A_7C15_u64;
+        let mut matched = 0;
+        for _ in 0..4000 {
+            let mut text = String::new();
+            for _ in 0..(state % 9) {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                text.push_str(pieces[(state % pieces.len() as u64) as usize]);
+            }
+            state = state.wrapping_mul(0x2545_F491_4F6C_DD1D).wrapping_add(1);
+            let expected = reference.is_match(&fold(&text, false).text);
+            matched += usize::from(expected);
+            assert_eq!(scan(dfa, &text), Some(expected), "{text:?}");
+            assert_eq!(set.contains_any(&text), expected, "{text:?}");
+        }
+        // Both outcomes occur, so the comparison says something.
+        assert!(matched > 50 && matched < 3950, "{matched} of 4000 matched");
     }
 
     #[test]
