@@ -110,34 +110,30 @@ pub(crate) fn eval(args: &EvalArgs) -> ExitCode {
     };
     let policy = &program.policies[entry];
     // A malformed input is a deny that says why: the engine fails closed.
-    let decision = match args.engine {
-        crate::runner::EngineChoice::Interp => {
-            match pol_runtime::decode_json(&program, &policy.input, &input, &Limits::default()) {
-                Ok(value) => interpreter.evaluate(entry as u32, value, now),
-                Err(e) => pol_runtime::Decision::error(entry as u32, e.to_string()),
-            }
-        }
-        crate::runner::EngineChoice::Jit => {
-            // The params file was checked above, on the interpreter.
-            let engine = pol_runtime::Engine::new(program.clone())
-                .and_then(|e| e.with_kind(pol_runtime::EngineKind::Jit))
-                .and_then(|mut e| {
-                    if let Some(path) = &args.params {
-                        let text = std::fs::read(path).unwrap_or_default();
-                        e.set_params_json(&text)?;
-                    }
-                    Ok(e)
-                });
-            let engine = match engine {
-                Ok(engine) => engine,
-                Err(e) => return usage(e),
-            };
-            let Some(handle) = engine.entrypoint(&policy.name) else {
-                return usage(format!("no policy `{}`", policy.name));
-            };
-            engine.evaluate_json(handle, &input, now)
-        }
+    // Both engines run through the embedding API, so they apply the same
+    // limits and cost budget and recompute params set from the file.
+    let kind = match args.engine {
+        crate::runner::EngineChoice::Interp => pol_runtime::EngineKind::Interpreter,
+        crate::runner::EngineChoice::Jit => pol_runtime::EngineKind::Jit,
     };
+    // The params file was checked above, on the interpreter.
+    let engine = pol_runtime::Engine::new(program.clone())
+        .and_then(|e| e.with_kind(kind))
+        .and_then(|mut e| {
+            if let Some(path) = &args.params {
+                let text = std::fs::read(path).unwrap_or_default();
+                e.set_params_json(&text)?;
+            }
+            Ok(e)
+        });
+    let engine = match engine {
+        Ok(engine) => engine,
+        Err(e) => return usage(e),
+    };
+    let Some(handle) = engine.entrypoint(&policy.name) else {
+        return usage(format!("no policy `{}`", policy.name));
+    };
+    let decision = engine.evaluate_json(handle, &input, now);
     let output = match args.format {
         Format::Json => {
             let json = pol_runtime::report::decision_json(&program, &decision);

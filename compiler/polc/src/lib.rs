@@ -5,6 +5,7 @@
 //! edge; the front end (`pol-sema`) sees text.
 
 pub mod bundle;
+mod cost;
 mod eval;
 mod fmt;
 pub mod render;
@@ -66,6 +67,10 @@ struct CheckArgs {
     /// Colors in human output: auto (when stdout is a terminal), always, never.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     color: ColorChoice,
+    /// Also print each entrypoint's static cost bound: the most steps one
+    /// evaluation takes, as a polynomial in the input's sizes.
+    #[arg(long)]
+    cost: bool,
 }
 
 /// Output formats.
@@ -130,20 +135,43 @@ fn check(args: &CheckArgs) -> ExitCode {
             return ExitCode::from(EXIT_USAGE);
         }
     };
+    let paths: Vec<String> = files.iter().map(|(path, _)| path.clone()).collect();
     let mut workspace = pol_sema::Workspace::new();
     workspace.set_files(files);
     let color = use_color(args.color);
     let report = render::Report::new(&workspace);
-    let output = match args.format {
-        Format::Human => report.human(color),
-        Format::Json => report.json(),
+    let errors = report.error_count() > 0;
+    // The bounds need a program, so only a clean check has them.
+    let costs = match (args.cost, errors) {
+        (true, false) => match pol_sema::lower::lower(&workspace.checked())
+            .map_err(|e| e.to_string())
+            .and_then(|program| cost::bounds(&program, &paths))
+        {
+            Ok(costs) => Some(costs),
+            Err(message) => {
+                print!("{}", report.human(color));
+                eprintln!("error: {message}");
+                return ExitCode::from(EXIT_ERRORS);
+            }
+        },
+        _ => None,
+    };
+    let output = match (args.format, &costs) {
+        (Format::Human, None) => report.human(color),
+        (Format::Human, Some(costs)) => format!("{}\n{}", report.human(color), cost::human(costs)),
+        (Format::Json, None) => report.json(),
+        (Format::Json, Some(costs)) => {
+            // With `--cost`, one object: the diagnostics and the bounds.
+            let diagnostics: serde_json::Value =
+                serde_json::from_str(&report.json()).unwrap_or(serde_json::Value::Null);
+            let value = serde_json::json!({ "diagnostics": diagnostics, "cost": costs });
+            let mut text = serde_json::to_string_pretty(&value).unwrap_or_default();
+            text.push('\n');
+            text
+        }
     };
     print!("{output}");
-    ExitCode::from(if report.error_count() > 0 {
-        EXIT_ERRORS
-    } else {
-        EXIT_OK
-    })
+    ExitCode::from(if errors { EXIT_ERRORS } else { EXIT_OK })
 }
 
 /// Reads every `.pol` file under the given paths, in a stable order.

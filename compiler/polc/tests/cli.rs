@@ -47,6 +47,37 @@ fn json_format_lists_diagnostics_with_positions() {
 }
 
 #[test]
+fn cost_prints_each_entrypoints_bound() {
+    let (code, stdout, _) = polc(&["check", "--cost", "fixtures/cost"]);
+    assert_eq!(code, 0, "{stdout}");
+    insta::assert_snapshot!(stdout);
+}
+
+#[test]
+fn cost_in_json_has_the_diagnostics_and_the_bounds() {
+    let (code, stdout, _) = polc(&["check", "--cost", "--format", "json", "fixtures/cost"]);
+    assert_eq!(code, 0, "{stdout}");
+    let parsed: serde_json::Value = serde_json::from_str(&stdout).expect("valid JSON");
+    assert_eq!(parsed["diagnostics"], serde_json::json!([]));
+    let tool_call = &parsed["cost"][2];
+    assert_eq!(tool_call["entrypoint"], "llm.tools.tool_call");
+    assert_eq!(tool_call["bound"], "43 + 2·s");
+    assert_eq!(tool_call["unbounded"], false);
+    assert_eq!(tool_call["within_budget_up_to"], 1 << 20);
+}
+
+#[test]
+fn cost_is_not_computed_when_there_are_errors() {
+    let (code, stdout, _) = polc(&["check", "--cost", "fixtures/errors"]);
+    assert_eq!(code, 1);
+    assert!(!stdout.contains("cost ≤"), "{stdout}");
+    assert!(
+        stdout.ends_with("warnings\n") || stdout.ends_with("warning\n"),
+        "{stdout}"
+    );
+}
+
+#[test]
 fn warnings_alone_exit_zero() {
     let dir = std::env::temp_dir().join(format!("polc-warn-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");

@@ -6,39 +6,22 @@
 //! duplicate key, a missing required field, a value of the wrong type, a
 //! string that is not a valid timestamp or duration, nesting or sizes beyond
 //! the limits are errors that name the field path.
+//!
+//! While it reads, the decoder measures the input's sizes (its longest
+//! collection and longest string, [`InputSizes`]): the engine evaluates
+//! the entrypoint's cost bound on them.
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 
+use pol_ir::cost::InputSizes;
 use pol_ir::ir::{Program, Type};
 use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 
 use crate::value::{FindingValue, Value};
 
-/// Bounds on what an input may be.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Limits {
-    /// The most bytes of JSON text.
-    pub max_bytes: usize,
-    /// The deepest nesting of objects and arrays.
-    pub max_depth: usize,
-    /// The most elements of one array or entries of one object.
-    pub max_collection: usize,
-    /// The longest string, in bytes.
-    pub max_string: usize,
-}
-
-impl Default for Limits {
-    fn default() -> Limits {
-        Limits {
-            max_bytes: 1 << 20,
-            max_depth: 32,
-            max_collection: 10_000,
-            max_string: 256 * 1024,
-        }
-    }
-}
+pub use pol_ir::limits::Limits;
 
 /// Why an input was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,6 +47,20 @@ pub fn decode_json(
     json: &[u8],
     limits: &Limits,
 ) -> Result<Value, DecodeError> {
+    decode_json_sized(program, ty, json, limits).map(|(value, _)| value)
+}
+
+/// [`decode_json`], also returning the input's sizes: its longest
+/// collection (elements of an array before a set drops duplicates, or
+/// entries of an object read as a map), its longest string or map key
+/// (every JSON string read, whatever it decodes to), and its length in
+/// bytes.
+pub fn decode_json_sized(
+    program: &Program,
+    ty: &Type,
+    json: &[u8],
+    limits: &Limits,
+) -> Result<(Value, InputSizes), DecodeError> {
     if json.len() > limits.max_bytes {
         return Err(DecodeError {
             path: "$".into(),
@@ -82,6 +79,8 @@ pub fn decode_json(
         program,
         limits,
         error: std::cell::RefCell::new(None),
+        longest_collection: std::cell::Cell::new(0),
+        longest_string: std::cell::Cell::new(0),
     };
     // serde_json stops at 128 levels on its own; `max_depth` is lower.
     let mut deserializer = serde_json::Deserializer::from_str(text);
@@ -95,7 +94,14 @@ pub fn decode_json(
         .deserialize(&mut deserializer)
         .and_then(|v| deserializer.end().map(|()| v));
     match result {
-        Ok(value) => Ok(value),
+        Ok(value) => Ok((
+            value,
+            InputSizes {
+                longest_collection: state.longest_collection.get() as u64,
+                longest_string: state.longest_string.get() as u64,
+                bytes: json.len() as u64,
+            },
+        )),
         Err(e) => Err(state.error.into_inner().unwrap_or_else(|| DecodeError {
             path: "$".into(),
             problem: e.to_string(),
@@ -109,6 +115,24 @@ struct State<'a> {
     /// The first error, with its path (serde's own error type cannot carry
     /// one, so it is kept here).
     error: std::cell::RefCell<Option<DecodeError>>,
+    /// The most elements of a collection read so far.
+    longest_collection: std::cell::Cell<usize>,
+    /// The most bytes of a string or map key read so far.
+    longest_string: std::cell::Cell<usize>,
+}
+
+impl State<'_> {
+    fn saw_collection(&self, len: usize) {
+        if len > self.longest_collection.get() {
+            self.longest_collection.set(len);
+        }
+    }
+
+    fn saw_string(&self, len: usize) {
+        if len > self.longest_string.get() {
+            self.longest_string.set(len);
+        }
+    }
 }
 
 /// A field path, built only when an error needs it.
@@ -256,6 +280,7 @@ impl<'de> Visitor<'de> for Seed<'_> {
                 self.state.limits.max_string
             )));
         }
+        self.state.saw_string(s.len());
         match self.ty {
             Type::String => Ok(Value::string(s)),
             Type::Duration => pol_ir::time::parse_duration_literal(s)
@@ -336,6 +361,7 @@ impl<'de> Visitor<'de> for Seed<'_> {
                 )));
             }
         }
+        self.state.saw_collection(items.len());
         Ok(match self.ty {
             Type::Set(_) => Value::set(items),
             _ => Value::List(items.into()),
@@ -353,6 +379,14 @@ impl<'de> Visitor<'de> for Seed<'_> {
                             self.state.limits.max_collection
                         )));
                     }
+                    if key.len() > self.state.limits.max_string {
+                        return Err(self.fail(format!(
+                            "a key of {} bytes, more than the limit of {}",
+                            key.len(),
+                            self.state.limits.max_string
+                        )));
+                    }
+                    self.state.saw_string(key.len());
                     if entries.contains_key(key.as_str()) {
                         return Err(self.fail(format!("duplicate key \"{key}\"")));
                     }
@@ -365,6 +399,7 @@ impl<'de> Visitor<'de> for Seed<'_> {
                     })?;
                     entries.insert(Arc::from(key.as_str()), value);
                 }
+                self.state.saw_collection(entries.len());
                 Ok(Value::Map(Arc::new(entries)))
             }
             Type::Schema(id) => {

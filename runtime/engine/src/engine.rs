@@ -5,8 +5,9 @@ use std::sync::Arc;
 use pol_ir::bundle::{self, BundleError, Manifest, SignatureStatus, Trust};
 use pol_ir::ir::{self, Program};
 
+use crate::cost::{CostBound, InputSizes, Steps};
 use crate::decision::Decision;
-use crate::decode::{Limits, decode_json};
+use crate::decode::{DecodeError, Limits, decode_json, decode_json_sized};
 use crate::dispatch::{CompiledBuiltins, StdBuiltins};
 use crate::interp::{
     Builtins, Interpreter, compute_params, compute_params_overriding, constant_lets,
@@ -54,6 +55,27 @@ pub enum EngineKind {
     Interpreter,
 }
 
+/// A policy's cost bound, and the JSON length up to which no input can be
+/// over the budget (so the bound need not be evaluated).
+#[derive(Debug, Clone)]
+struct EntryCost {
+    bound: CostBound,
+    /// `None` when even an empty input is over the budget.
+    free_below: Option<u64>,
+}
+
+impl EntryCost {
+    fn new(bound: CostBound, limits: &Limits) -> EntryCost {
+        let free_below = bound.free_below(limits.max_cost, limits.max_bytes as u64);
+        EntryCost { bound, free_below }
+    }
+
+    /// Whether an input of this many bytes needs its bound evaluated.
+    fn needs_check(&self, bytes: usize) -> bool {
+        self.free_below.is_none_or(|free| bytes as u64 > free)
+    }
+}
+
 /// A policy that can be evaluated: a handle from [`Engine::entrypoint`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Entrypoint(u32);
@@ -98,6 +120,8 @@ pub struct Engine {
     /// [`crate::interp::constant_lets`]), by index.
     lets: Vec<Option<Value>>,
     limits: Limits,
+    /// Each policy's cost bound (by index), for the params in effect.
+    costs: Vec<EntryCost>,
     /// The compiled program, when the JIT evaluates.
     #[cfg(feature = "jit")]
     native: Option<crate::native::Native>,
@@ -154,6 +178,8 @@ impl Engine {
         let params =
             compute_params(&program, builtins.as_ref()).map_err(|e| LoadError::Param(e.0))?;
         let lets = constant_lets(&program, builtins.as_ref(), &params);
+        let limits = Limits::default();
+        let costs = entry_costs(&program, &params, &lets, &limits);
         Ok(Engine {
             program: Arc::new(program),
             builtins,
@@ -161,7 +187,8 @@ impl Engine {
             params,
             overrides: Vec::new(),
             lets,
-            limits: Limits::default(),
+            limits,
+            costs,
             #[cfg(feature = "jit")]
             native: None,
             jit_unavailable: None,
@@ -308,6 +335,8 @@ impl Engine {
             compute_params_overriding(&self.program, self.builtins.as_ref(), &self.overrides)
                 .map_err(|e| LoadError::Param(e.0))?;
         self.lets = constant_lets(&self.program, self.builtins.as_ref(), &self.params);
+        // The bounds read the params' sizes.
+        self.costs = entry_costs(&self.program, &self.params, &self.lets, &self.limits);
         if self.standard {
             self.builtins = Arc::new(self.compiled_builtins());
         }
@@ -332,9 +361,108 @@ impl Engine {
         CompiledBuiltins::for_params(&values)
     }
 
-    /// Sets the bounds on inputs.
+    /// Sets the limits on inputs and the cost budget (see [`Limits`]; the
+    /// engine starts with [`Limits::default`]).
+    ///
+    /// ```
+    /// # let program = pol_sema::compile([("a.pol".to_string(),
+    /// #     "package demo\nschema Call { tool: string }\npolicy call(c: Call) -> Decision {\n  allow \"search\" when c.tool == \"search\"\n}\n".to_string())]).unwrap();
+    /// use pol_runtime::{Engine, Limits};
+    /// let mut engine = Engine::new(program)?;
+    /// engine.set_limits(Limits { max_string: 16, ..Limits::default() });
+    /// let entry = engine.entrypoint("demo.call").unwrap();
+    /// let decision = engine.evaluate_json(entry, br#"{"tool": "a string far over sixteen bytes"}"#, 0);
+    /// assert!(decision.is_denied());
+    /// assert_eq!(decision.error.as_deref(), Some("input $.tool: string of 31 bytes, more than the limit of 16"));
+    /// # Ok::<(), pol_runtime::LoadError>(())
+    /// ```
     pub fn set_limits(&mut self, limits: Limits) {
         self.limits = limits;
+        for cost in &mut self.costs {
+            *cost = EntryCost::new(cost.bound.clone(), &limits);
+        }
+    }
+
+    /// [`Engine::set_limits`], as a builder.
+    pub fn with_limits(mut self, limits: Limits) -> Engine {
+        self.set_limits(limits);
+        self
+    }
+
+    /// The limits in effect.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// The static bound on the steps of one evaluation of `entry`, as a
+    /// polynomial in the input's sizes (see [`pol_ir::cost`]), for the
+    /// params in effect.
+    pub fn cost_bound(&self, entry: Entrypoint) -> Option<&CostBound> {
+        self.costs.get(entry.0 as usize).map(|c| &c.bound)
+    }
+
+    /// Whether an input of these sizes is within the budget for `entry`;
+    /// `Err` says why not (the message a refused evaluation carries).
+    pub fn admit(&self, entry: Entrypoint, sizes: &InputSizes) -> Result<(), String> {
+        let (Some(cost), Some(policy)) = (
+            self.costs.get(entry.0 as usize),
+            self.program.policies.get(entry.0 as usize),
+        ) else {
+            return Err("no such entrypoint".into());
+        };
+        let steps = cost.bound.at(sizes);
+        if steps <= self.limits.max_cost {
+            return Ok(());
+        }
+        let budget = pol_ir::cost::grouped(self.limits.max_cost);
+        if cost.bound.is_unbounded() {
+            return Err(format!(
+                "input refused: `{}` has no cost bound (the analysis gave up on it), \
+                 so no input is within the budget of {budget} steps",
+                policy.name
+            ));
+        }
+        Err(format!(
+            "input too costly: `{}` may take up to {} steps on this input ({sizes}), \
+             over the budget of {budget}; its bound is {} steps",
+            policy.name,
+            pol_ir::cost::grouped(steps),
+            cost.bound
+        ))
+    }
+
+    /// [`Engine::admit`] for an input value the host built:
+    /// [`Engine::evaluate_value`] does not check the budget (the value did
+    /// not come through the decoder that measures it); a host that builds
+    /// values from untrusted data calls this first.
+    pub fn check_cost(&self, entry: Entrypoint, input: &Value) -> Result<(), String> {
+        self.admit(entry, &crate::cost::input_sizes(input, &self.program))
+    }
+
+    /// Evaluates `entry` on JSON text on the interpreter (whatever this
+    /// engine's kind), counting its steps (see [`pol_ir::cost`]), without
+    /// the budget check: for tests and tools that compare the count with
+    /// [`Engine::cost_bound`] at the returned sizes.
+    pub fn count_steps(
+        &self,
+        entry: Entrypoint,
+        json: &[u8],
+        now: i64,
+    ) -> Result<(Decision, u64, InputSizes), DecodeError> {
+        let Some(policy) = self.program.policies.get(entry.0 as usize) else {
+            return Err(DecodeError {
+                path: "$".into(),
+                problem: "no such entrypoint".into(),
+            });
+        };
+        let (input, sizes) = decode_json_sized(&self.program, &policy.input, json, &self.limits)?;
+        let steps = Steps::new();
+        let decision =
+            Interpreter::with_params(&self.program, self.builtins.as_ref(), &self.params)
+                .with_lets(&self.lets)
+                .with_steps(&steps)
+                .evaluate(entry.0, input, now);
+        Ok((decision, steps.get(), sizes))
     }
 
     /// The program.
@@ -363,29 +491,47 @@ impl Engine {
     }
 
     /// Evaluates an entrypoint on JSON text at request time `now`
-    /// (nanoseconds since the epoch). A malformed input is a deny that says
-    /// why; this never fails.
+    /// (nanoseconds since the epoch). A malformed input, an input over a
+    /// limit, or one whose cost bound is over the budget (see [`Limits`])
+    /// is a deny that says why; this never fails.
     pub fn evaluate_json(&self, entry: Entrypoint, json: &[u8], now: i64) -> Decision {
-        let Some(policy) = self.program.policies.get(entry.0 as usize) else {
+        let (Some(policy), Some(cost)) = (
+            self.program.policies.get(entry.0 as usize),
+            self.costs.get(entry.0 as usize),
+        ) else {
             return Decision::error(entry.0, "no such entrypoint".into());
         };
+        // Below some length no input can be over the budget; above it the
+        // bound is evaluated on the sizes the decoder measured.
+        let check = cost.needs_check(json.len());
         // The JIT decodes the text straight into its frame; a refusal goes
         // through the reference decoder, which refuses the same inputs and
         // says why.
         #[cfg(feature = "jit")]
-        if let Some(native) = &self.native
-            && let Some(decision) =
-                native.evaluate_json(self.builtins.as_ref(), entry.0, json, &self.limits, now)
-        {
-            return decision;
+        if let Some(native) = &self.native {
+            let admit = |sizes: &InputSizes| self.admit(entry, sizes);
+            let admit: Option<pol_jit::Admit<'_>> = if check { Some(&admit) } else { None };
+            if let Some(decision) = native.evaluate_json(
+                self.builtins.as_ref(),
+                entry.0,
+                json,
+                &self.limits,
+                admit,
+                now,
+            ) {
+                return decision;
+            }
         }
-        match decode_json(&self.program, &policy.input, json, &self.limits) {
-            Ok(input) => {
+        match decode_json_sized(&self.program, &policy.input, json, &self.limits) {
+            Ok((input, sizes)) => {
                 #[cfg(feature = "jit")]
                 debug_assert!(
                     self.native.is_none(),
                     "the frame decoder refused an input the reference decoder accepts"
                 );
+                if check && let Err(reason) = self.admit(entry, &sizes) {
+                    return Decision::error(entry.0, reason);
+                }
                 self.evaluate_value(entry, input, now)
             }
             Err(e) => Decision::error(entry.0, e.to_string()),
@@ -406,7 +552,10 @@ impl Engine {
         }
     }
 
-    /// Evaluates an entrypoint on an already decoded input value.
+    /// Evaluates an entrypoint on an already decoded input value. The
+    /// limits and the budget are not checked: they guard the decoding of
+    /// untrusted text (use [`Engine::check_cost`] for a value built from
+    /// untrusted data).
     pub fn evaluate_value(&self, entry: Entrypoint, input: Value, now: i64) -> Decision {
         #[cfg(feature = "jit")]
         if let Some(native) = &self.native {
@@ -430,4 +579,18 @@ impl Engine {
     pub fn decision_json(&self, decision: &Decision) -> serde_json::Value {
         crate::report::decision_json(&self.program, decision)
     }
+}
+
+/// The cost bound of every policy, with the JSON length under which each is
+/// within the budget.
+fn entry_costs(
+    program: &Program,
+    params: &[Value],
+    lets: &[Option<Value>],
+    limits: &Limits,
+) -> Vec<EntryCost> {
+    crate::cost::bounds(program, params, lets)
+        .into_iter()
+        .map(|bound| EntryCost::new(bound, limits))
+        .collect()
 }

@@ -12,6 +12,7 @@ use pol_ir::ir::{
     Op, Ordered, PolicyKind, Program, QuantKind, UnaryOp,
 };
 
+use crate::cost::{Steps, measures};
 use crate::decision::Decision;
 use crate::value::{FindingValue, Value};
 
@@ -53,6 +54,8 @@ pub struct Interpreter<'p, B: Builtins + ?Sized> {
     /// Lets whose values are known before any evaluation (see
     /// [`constant_lets`]), by index.
     known_lets: Option<&'p [Option<Value>]>,
+    /// Where to count steps, when counting (see [`pol_ir::cost`]).
+    steps: Option<&'p Steps>,
 }
 
 /// Evaluates policy calls for an [`Interpreter`] (see
@@ -75,6 +78,11 @@ impl<B: Builtins + ?Sized> std::fmt::Debug for Interpreter<'_, B> {
 pub(crate) struct Context {
     pub(crate) now: i64,
     pub(crate) lets: RefCell<Vec<Option<Value>>>,
+    /// Lets whose computation failed in this evaluation, with the error:
+    /// a let is computed at most once per evaluation, failed or not (a
+    /// policy called in a loop that reads a failing let fails each time
+    /// without computing it again).
+    pub(crate) failed_lets: RefCell<Vec<(u32, EvalError)>>,
 }
 
 impl Context {
@@ -89,6 +97,7 @@ impl Context {
         Context {
             now,
             lets: RefCell::new(known),
+            failed_lets: RefCell::new(Vec::new()),
         }
     }
 }
@@ -226,6 +235,7 @@ pub fn compute_params_overriding<B: Builtins + ?Sized>(
             coverage: None,
             calls: None,
             known_lets: None,
+            steps: None,
         }
         .root(&context, &param.value)
         .map_err(|e| EvalError(format!("param `{}`: {}", param.name, e.0)))?;
@@ -329,6 +339,7 @@ impl<'p, B: Builtins + ?Sized> Interpreter<'p, B> {
             coverage: None,
             calls: None,
             known_lets: None,
+            steps: None,
         })
     }
 
@@ -345,6 +356,7 @@ impl<'p, B: Builtins + ?Sized> Interpreter<'p, B> {
             coverage: None,
             calls: None,
             known_lets: None,
+            steps: None,
         }
     }
 
@@ -365,6 +377,15 @@ impl<'p, B: Builtins + ?Sized> Interpreter<'p, B> {
     )]
     pub(crate) fn with_policy_calls(mut self, calls: &'p dyn PolicyCalls) -> Interpreter<'p, B> {
         self.calls = Some(calls);
+        self
+    }
+
+    /// Counts the steps of every evaluation into `steps` (see
+    /// [`pol_ir::cost`] for what a step is). Counting walks the operands of
+    /// operations whose work depends on their size, so it is for tests and
+    /// tools, not for serving.
+    pub fn with_steps(mut self, steps: &'p Steps) -> Interpreter<'p, B> {
+        self.steps = Some(steps);
         self
     }
 
@@ -398,6 +419,7 @@ impl<'p, B: Builtins + ?Sized> Interpreter<'p, B> {
         let context = Context {
             now,
             lets: RefCell::new(lets),
+            failed_lets: RefCell::new(Vec::new()),
         };
         self.policy(&context, policy, input)
     }
@@ -422,6 +444,7 @@ impl<'p, B: Builtins + ?Sized> Interpreter<'p, B> {
 
     fn policy_inner(&self, context: &Context, index: u32, input: Value) -> Result<Decision> {
         let policy = &self.program.policies[index as usize];
+        self.count(|| 1);
         let body = &policy.body;
         let mut slots = vec![Value::None; body.slots.len()];
         if let Some(first) = slots.first_mut() {
@@ -454,6 +477,7 @@ impl<'p, B: Builtins + ?Sized> Interpreter<'p, B> {
             PolicyKind::Decision { default } => {
                 let (mut allow, mut deny) = (false, false);
                 for (i, rule) in policy.rules.iter().enumerate() {
+                    self.count(|| 1);
                     if !when(self, &mut slots, i)? {
                         continue;
                     }
@@ -463,6 +487,7 @@ impl<'p, B: Builtins + ?Sized> Interpreter<'p, B> {
                         Action::Redact { findings } => {
                             let findings =
                                 findings_of(&self.eval(context, body, &mut slots, *findings)?)?;
+                            self.count(|| findings.len() as u64);
                             // A redaction with nothing to redact does not fire.
                             if findings.is_empty() {
                                 self.cover(index, i, Coverage::FALSE);
@@ -494,6 +519,7 @@ impl<'p, B: Builtins + ?Sized> Interpreter<'p, B> {
                     let Action::Return { value } = &rule.action else {
                         continue;
                     };
+                    self.count(|| 1);
                     if when(self, &mut slots, i)? {
                         decision.value = Some(self.eval(context, body, &mut slots, *value)?);
                         decision.fire(i);
@@ -517,6 +543,7 @@ impl<'p, B: Builtins + ?Sized> Interpreter<'p, B> {
                     else {
                         continue;
                     };
+                    self.count(|| 1);
                     let limit = match limit {
                         Some(limit) => {
                             let n = self.eval(context, body, &mut slots, *limit)?.as_int()?;
@@ -529,6 +556,7 @@ impl<'p, B: Builtins + ?Sized> Interpreter<'p, B> {
                         if kept.len() >= limit {
                             break;
                         }
+                        self.count(|| 1);
                         set_slot(&mut slots, elem.0, element.clone())?;
                         if when(self, &mut slots, i)? {
                             kept.push(element.clone());
@@ -545,6 +573,13 @@ impl<'p, B: Builtins + ?Sized> Interpreter<'p, B> {
         Ok(decision)
     }
 
+    /// Counts `n` steps, when counting.
+    fn count(&self, n: impl FnOnce() -> u64) {
+        if let Some(steps) = self.steps {
+            steps.add(n());
+        }
+    }
+
     fn cover(&self, policy: u32, rule: usize, outcome: u8) {
         if let Some(coverage) = self.coverage {
             coverage.record(policy, rule, outcome);
@@ -555,12 +590,26 @@ impl<'p, B: Builtins + ?Sized> Interpreter<'p, B> {
         if let Some(Some(value)) = context.lets.borrow().get(index as usize) {
             return Ok(value.clone());
         }
+        if let Some((_, e)) = context
+            .failed_lets
+            .borrow()
+            .iter()
+            .find(|(i, _)| *i == index)
+        {
+            return Err(e.clone());
+        }
         let item = self
             .program
             .lets
             .get(index as usize)
             .ok_or_else(|| EvalError(format!("no let {index}")))?;
-        let value = self.root(context, &item.value)?;
+        let value = match self.root(context, &item.value) {
+            Ok(value) => value,
+            Err(e) => {
+                context.failed_lets.borrow_mut().push((index, e.clone()));
+                return Err(e);
+            }
+        };
         if let Some(slot) = context.lets.borrow_mut().get_mut(index as usize) {
             *slot = Some(value.clone());
         }
@@ -577,6 +626,7 @@ impl<'p, B: Builtins + ?Sized> Interpreter<'p, B> {
         let Some(current) = body.nodes.get(node.0 as usize) else {
             return error(format!("no node {}", node.0));
         };
+        self.count(|| 1);
         match &current.op {
             Op::Const(c) => Ok(constant(c)),
             Op::Local(slot) => Ok(slots.get(slot.0 as usize).cloned().unwrap_or(Value::None)),
@@ -606,6 +656,18 @@ impl<'p, B: Builtins + ?Sized> Interpreter<'p, B> {
                 let Value::Decision(d) = self.eval(context, body, slots, *base)? else {
                     return error("a decision member of a non-decision");
                 };
+                self.count(|| match member {
+                    DecisionMember::Reasons
+                    | DecisionMember::RequiresApproval
+                    | DecisionMember::Alerted => {
+                        pol_ir::cost::work::decision_cost_of(self.program, d.policy)
+                    }
+                    DecisionMember::Redactions => {
+                        d.redactions.iter().map(|(_, f)| f.len() as u64).sum()
+                    }
+                    DecisionMember::Error => d.error.as_ref().map_or(0, |e| e.len() as u64),
+                    DecisionMember::Allowed | DecisionMember::Denied | DecisionMember::Value => 0,
+                });
                 if *member == DecisionMember::Value
                     && let Some(failure) = &d.error
                 {
@@ -618,6 +680,9 @@ impl<'p, B: Builtins + ?Sized> Interpreter<'p, B> {
                 let Value::Decision(d) = self.eval(context, body, slots, *base)? else {
                     return error("`fired` of a non-decision");
                 };
+                self.count(|| {
+                    pol_ir::cost::work::decision_cost_of(self.program, d.policy).saturating_mul(2)
+                });
                 let reason = self.eval(context, body, slots, *reason)?;
                 let Value::String(reason) = reason else {
                     return error("`fired` takes a string");
@@ -636,6 +701,9 @@ impl<'p, B: Builtins + ?Sized> Interpreter<'p, B> {
             Op::Index { base, index, on } => {
                 let base = self.eval(context, body, slots, *base)?;
                 let index = self.eval(context, body, slots, *index)?;
+                if let (CollectionKind::Map, Value::String(key)) = (on, &index) {
+                    self.count(|| key.len() as u64);
+                }
                 match (on, base, index) {
                     (CollectionKind::Map, Value::Map(map), Value::String(key)) => {
                         Ok(map.get(&key).cloned().unwrap_or(Value::None))
@@ -706,9 +774,23 @@ impl<'p, B: Builtins + ?Sized> Interpreter<'p, B> {
                     *quant_body,
                 )
             }
-            Op::List(items) => Ok(Value::List(self.all(context, body, slots, items)?.into())),
-            Op::Set(items) => Ok(Value::set(self.all(context, body, slots, items)?)),
+            Op::List(items) => {
+                self.count(|| items.len() as u64);
+                Ok(Value::List(self.all(context, body, slots, items)?.into()))
+            }
+            Op::Set(items) => {
+                let items = self.all(context, body, slots, items)?;
+                self.count(|| {
+                    let weights: Vec<u64> = items
+                        .iter()
+                        .map(|v| crate::cost::weight(v, self.program))
+                        .collect();
+                    pol_ir::cost::work::set_literal_work(&weights)
+                });
+                Ok(Value::set(items))
+            }
             Op::Map(entries) => {
+                self.count(|| entries.iter().map(|(k, _)| 1 + k.len() as u64).sum());
                 let mut map = BTreeMap::new();
                 for (key, value) in entries {
                     map.insert(
@@ -719,6 +801,7 @@ impl<'p, B: Builtins + ?Sized> Interpreter<'p, B> {
                 Ok(Value::Map(Arc::new(map)))
             }
             Op::Record { fields, .. } => {
+                self.count(|| fields.len() as u64);
                 let mut values = Vec::with_capacity(fields.len());
                 for field in fields {
                     values.push(match field {
@@ -750,7 +833,18 @@ impl<'p, B: Builtins + ?Sized> Interpreter<'p, B> {
             }
             Op::Builtin { id, args } => {
                 let args = self.all(context, body, slots, args)?;
-                let value = self.builtins.call(*id, &args)?;
+                // A host's builtin must not take the evaluation down: a
+                // panic is an evaluation error, worded as the JIT's shim
+                // words it (the standard builtins catch their own).
+                let value = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    self.builtins.call(*id, &args)
+                }))
+                .unwrap_or_else(|_| error("internal error in a builtin"))?;
+                self.count(|| {
+                    let args: Vec<_> = args.iter().map(|a| measures(a, self.program)).collect();
+                    let result = measures(&value, self.program);
+                    pol_ir::cost::work::builtin_work(*id, &args, &result)
+                });
                 Ok(conform_result(&current.ty, value))
             }
             Op::CallPolicy { policy, input } => {
@@ -823,6 +917,7 @@ impl<'p, B: Builtins + ?Sized> Interpreter<'p, B> {
                    key_value: Option<Value>,
                    elem_value: Value|
          -> Result<Value> {
+            self.count(|| 1);
             if let (Some(slot), Some(value)) = (key, key_value) {
                 set_slot(slots, slot.0, value)?;
             }
@@ -846,6 +941,7 @@ impl<'p, B: Builtins + ?Sized> Interpreter<'p, B> {
                         Step::Keep => match kind {
                             QuantKind::Count => count += 1,
                             QuantKind::Filter => {
+                                self.count(|| k.len() as u64);
                                 kept_entries.insert(k.clone(), v.clone());
                             }
                             _ => mapped.push(result),
@@ -916,6 +1012,13 @@ impl<'p, B: Builtins + ?Sized> Interpreter<'p, B> {
         }
         let l = self.eval(context, body, slots, lhs)?;
         let r = self.eval(context, body, slots, rhs)?;
+        self.count(|| {
+            pol_ir::cost::work::binary_work(
+                op,
+                &measures(&l, self.program),
+                &measures(&r, self.program),
+            )
+        });
         let overflow = |what: &str| EvalError(format!("{what} overflow"));
         use Value::{Duration, Float, Int, Timestamp};
         Ok(match (op, l, r) {

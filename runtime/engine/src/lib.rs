@@ -11,6 +11,7 @@
 //! [`StdBuiltins`]).
 
 pub mod builtins;
+pub mod cost;
 pub mod decision;
 pub mod decode;
 pub mod dispatch;
@@ -23,8 +24,9 @@ pub mod report;
 pub mod testing;
 pub mod value;
 
+pub use cost::{CostBound, InputSizes, Steps};
 pub use decision::{Decision, FiredRule};
-pub use decode::{DecodeError, Limits, decode_json};
+pub use decode::{DecodeError, Limits, decode_json, decode_json_sized};
 pub use dispatch::{CompiledBuiltins, StdBuiltins};
 pub use engine::{Engine, EngineKind, Entrypoint, LoadError};
 pub use interp::{

@@ -69,10 +69,13 @@ impl LiveEngine {
     }
 
     /// Loads a bundle (verified and compiled before anything changes) and
-    /// makes it current; returns the new engine. When the bundle is
-    /// refused, the current engine stays and the error says why.
+    /// makes it current; returns the new engine. The new engine keeps the
+    /// current one's limits ([`Engine::limits`]): they are the host's
+    /// setting, not the bundle's. When the bundle is refused, the current
+    /// engine stays and the error says why.
     pub fn load_bundle(&self, bytes: &[u8], trust: &Trust) -> Result<Arc<Engine>, LoadError> {
-        let engine = Arc::new(Engine::from_bundle(bytes, trust)?);
+        let limits = *self.current.load().limits();
+        let engine = Arc::new(Engine::from_bundle(bytes, trust)?.with_limits(limits));
         self.current.store(engine.clone());
         Ok(engine)
     }

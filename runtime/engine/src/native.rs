@@ -8,7 +8,7 @@ use std::sync::Arc;
 use pol_ir::Builtin;
 use pol_ir::ir::{Program, Type};
 use pol_jit::{
-    Host, JitError, JitProgram, JsonLimits, ParamFrame, Scratch, Shape, Source, Val, View, Writer,
+    Admit, Host, JitError, JitProgram, ParamFrame, Scratch, Shape, Source, Val, View, Writer,
 };
 
 use crate::decision::Decision;
@@ -223,25 +223,21 @@ impl Native {
     }
 
     /// Evaluates policy `policy` on JSON text decoded straight into the
-    /// frame. `None` when the input is refused: the caller's reference
-    /// decoder refuses it too and says why.
+    /// frame, once `admit` (if any) has accepted its sizes. `None` when the
+    /// input is refused: the caller's reference decoder refuses it too and
+    /// says why.
     pub(crate) fn evaluate_json(
         &self,
         builtins: &dyn Builtins,
         policy: u32,
         json: &[u8],
         limits: &Limits,
+        admit: Option<Admit<'_>>,
         now: i64,
     ) -> Option<Decision> {
         let host = HostBuiltins {
             builtins,
             params: &self.params.by_identity,
-        };
-        let limits = JsonLimits {
-            max_bytes: limits.max_bytes,
-            max_depth: limits.max_depth,
-            max_collection: limits.max_collection,
-            max_string: limits.max_string,
         };
         with_scratch(|scratch| {
             self.jit
@@ -251,7 +247,8 @@ impl Native {
                     &host,
                     policy,
                     json,
-                    &limits,
+                    limits,
+                    admit,
                     now,
                 )
                 .map(|outcome| decision_of(policy, outcome))

@@ -233,6 +233,7 @@ fn both_engines_apply_the_same_limits() {
         max_depth: 3,
         max_collection: 3,
         max_string: 24,
+        ..Limits::default()
     };
     let (jit, interp) = engines(limits);
     let small = || {
@@ -253,6 +254,10 @@ fn both_engines_apply_the_same_limits() {
         ("mm", json!({"a": {"b": "c"}})),
         ("items", json!([{"n": 1, "tags": ["x"]}])),
         ("nested", json!({"n": 1, "tags": []})),
+        // Map keys are strings under the same limit.
+        ("m", json!({"k".repeat(24): 1})),
+        ("m", json!({"k".repeat(25): 1})),
+        ("mm", json!({"a": {"k".repeat(25): "v"}})),
     ] {
         let mut v = small();
         v[field] = value.clone();
@@ -276,7 +281,8 @@ fn both_engines_apply_the_same_limits() {
     assert_eq!(
         accepted,
         [
-            true, true, false, true, false, false, true, false, true, false, true
+            true, true, false, true, false, false, true, false, true, false, true, true, false,
+            false
         ],
         "{results:?}"
     );

@@ -10,7 +10,9 @@
 
 pub mod builtins;
 pub mod bundle;
+pub mod cost;
 pub mod ir;
+pub mod limits;
 pub mod prune;
 pub mod suite;
 pub mod time;

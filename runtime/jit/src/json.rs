@@ -6,31 +6,21 @@
 //! gather on reusable stacks before they are copied into the arena).
 //!
 //! **Invariant:** this decoder accepts exactly the inputs the runtime's
-//! reference decoder (`pol_runtime::decode`) accepts, with the same limits,
-//! and builds the same values. It does not explain refusals: when it
-//! refuses, the runtime runs the reference decoder for the message, so
-//! error texts have one source.
+//! reference decoder (`pol_runtime::decode`) accepts, with the same limits
+//! ([`Limits`], one definition for both), and builds the same values and
+//! the same [`InputSizes`]. It does not explain refusals: when it refuses,
+//! the runtime runs the reference decoder for the message, so error texts
+//! have one source.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::fmt;
 
+use pol_ir::cost::InputSizes;
 use pol_ir::ir::{Program, Type};
+use pol_ir::limits::Limits;
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 use crate::frame::{Arena, Slot, Val};
-
-/// Bounds on an input, as the runtime's `Limits`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct JsonLimits {
-    /// The most bytes of JSON text.
-    pub max_bytes: usize,
-    /// The deepest nesting of objects and arrays.
-    pub max_depth: usize,
-    /// The most elements of one array or entries of one object.
-    pub max_collection: usize,
-    /// The longest string, in bytes.
-    pub max_string: usize,
-}
 
 /// Reusable stacks: collection elements, map entries and record fields
 /// gather here while their object or array is read.
@@ -48,19 +38,38 @@ pub(crate) struct Refused;
 struct Cx<'a> {
     program: &'a Program,
     arena: &'a Arena,
-    limits: &'a JsonLimits,
+    limits: &'a Limits,
     stacks: RefCell<Stacks>,
+    /// The most elements of a collection read so far.
+    longest_collection: Cell<usize>,
+    /// The most bytes of a string or map key read so far.
+    longest_string: Cell<usize>,
 }
 
-/// Decodes `json` as a value of `ty` into `arena`.
+impl Cx<'_> {
+    fn saw_collection(&self, len: usize) {
+        if len > self.longest_collection.get() {
+            self.longest_collection.set(len);
+        }
+    }
+
+    fn saw_string(&self, len: usize) {
+        if len > self.longest_string.get() {
+            self.longest_string.set(len);
+        }
+    }
+}
+
+/// Decodes `json` as a value of `ty` into `arena`; with the input's sizes,
+/// measured as the reference decoder measures them.
 pub(crate) fn decode(
     program: &Program,
     arena: &Arena,
     stacks: &mut Stacks,
     ty: &Type,
     json: &[u8],
-    limits: &JsonLimits,
-) -> Result<Slot, Refused> {
+    limits: &Limits,
+) -> Result<(Slot, InputSizes), Refused> {
     if json.len() > limits.max_bytes {
         return Err(Refused);
     }
@@ -70,6 +79,8 @@ pub(crate) fn decode(
         arena,
         limits,
         stacks: RefCell::new(std::mem::take(stacks)),
+        longest_collection: Cell::new(0),
+        longest_string: Cell::new(0),
     };
     let mut deserializer = serde_json::Deserializer::from_str(text);
     let result = FrameSeed {
@@ -84,7 +95,14 @@ pub(crate) fn decode(
     used.pairs.clear();
     used.seen.clear();
     *stacks = used;
-    result.map_err(|_: serde_json::Error| Refused)
+    let sizes = InputSizes {
+        longest_collection: cx.longest_collection.get() as u64,
+        longest_string: cx.longest_string.get() as u64,
+        bytes: json.len() as u64,
+    };
+    result
+        .map(|slot| (slot, sizes))
+        .map_err(|_: serde_json::Error| Refused)
 }
 
 #[derive(Clone, Copy)]
@@ -115,6 +133,33 @@ impl<'de> DeserializeSeed<'de> for FrameSeed<'_, '_> {
 
 /// Reads an object key into the arena (a string slot), without allocating.
 struct KeySeed<'c, 'a>(&'c Cx<'a>);
+
+/// Reads a map's key: a [`KeySeed`] under the string limit, measured.
+struct MapKeySeed<'c, 'a>(&'c Cx<'a>);
+
+impl<'de> DeserializeSeed<'de> for MapKeySeed<'_, '_> {
+    type Value = Slot;
+
+    fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<Slot, D::Error> {
+        deserializer.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for MapKeySeed<'_, '_> {
+    type Value = Slot;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a key")
+    }
+
+    fn visit_str<E: de::Error>(self, s: &str) -> Result<Slot, E> {
+        if s.len() > self.0.limits.max_string {
+            return Err(refuse());
+        }
+        self.0.saw_string(s.len());
+        Ok(self.0.arena.string(s))
+    }
+}
 
 impl<'de> DeserializeSeed<'de> for KeySeed<'_, '_> {
     type Value = Slot;
@@ -194,6 +239,7 @@ impl<'de> Visitor<'de> for FrameSeed<'_, '_> {
         if s.len() > self.cx.limits.max_string {
             return Err(refuse());
         }
+        self.cx.saw_string(s.len());
         match self.ty {
             Type::String => Ok(self.cx.arena.string(s)),
             Type::Duration => pol_ir::time::parse_duration_literal(s)
@@ -257,6 +303,7 @@ impl<'de> Visitor<'de> for FrameSeed<'_, '_> {
                 return Err(refuse());
             }
         }
+        cx.saw_collection(count);
         let mut stacks = cx.stacks.borrow_mut();
         if matches!(self.ty, Type::Set(_)) {
             // Duplicates dropped, first occurrence kept (as `Value::set`).
@@ -293,7 +340,7 @@ impl<'de> Visitor<'de> for FrameSeed<'_, '_> {
                     ty: value_ty,
                     depth: self.depth + 1,
                 };
-                while let Some(key) = map.next_key_seed(KeySeed(cx))? {
+                while let Some(key) = map.next_key_seed(MapKeySeed(cx))? {
                     if cx.stacks.borrow().pairs.len() - mark >= cx.limits.max_collection {
                         return Err(refuse());
                     }
@@ -303,6 +350,7 @@ impl<'de> Visitor<'de> for FrameSeed<'_, '_> {
                 let mut stacks = cx.stacks.borrow_mut();
                 let Stacks { slots, pairs, .. } = &mut *stacks;
                 let entries = &mut pairs[mark..];
+                cx.saw_collection(entries.len());
                 // Sorted by key bytes, as the runtime's maps; a key twice is
                 // refused (the reference decoder sees it in document order).
                 entries.sort_by(|x, y| text_of(x.0).as_bytes().cmp(text_of(y.0).as_bytes()));

@@ -35,7 +35,12 @@ use pol_ir::ir::{Effect, Program, Type};
 pub use frame::{
     Arena, Entries, Fields, Seq, Shape, ShapeMismatch, Slot, Source, Val, View, encode,
 };
-pub use json::JsonLimits;
+pub use pol_ir::cost::InputSizes;
+pub use pol_ir::limits::Limits;
+
+/// Decides, from an input's sizes, whether to evaluate it: `Err` carries
+/// the reason for refusing it (an evaluation error, so a deny).
+pub type Admit<'a> = &'a dyn Fn(&InputSizes) -> Result<(), String>;
 
 /// Why a program could not be compiled.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -271,8 +276,9 @@ pub struct Scratch {
 enum Input<'i> {
     /// A host value, laid out with [`frame::encode`].
     Value(&'i dyn Source),
-    /// JSON text, decoded straight into the frame.
-    Json(&'i [u8], &'i JsonLimits),
+    /// JSON text, decoded straight into the frame, then admitted (or
+    /// refused) on its sizes.
+    Json(&'i [u8], &'i Limits, Option<Admit<'i>>),
 }
 
 impl Scratch {
@@ -405,7 +411,9 @@ impl JitProgram {
     /// Evaluates policy `policy` on JSON text, decoded straight into the
     /// frame (see [`json`]): the fast input path. `None` when the decoder
     /// refuses the input; the caller then asks its reference decoder why
-    /// (it refuses exactly the same inputs).
+    /// (it refuses exactly the same inputs). When the text decodes,
+    /// `admit` (if any) sees its sizes first, and an `Err` from it is the
+    /// outcome's error.
     #[expect(
         clippy::too_many_arguments,
         reason = "what an evaluation needs, each distinct"
@@ -417,7 +425,8 @@ impl JitProgram {
         host: &'a dyn Host,
         policy: u32,
         json: &[u8],
-        limits: &JsonLimits,
+        limits: &Limits,
+        admit: Option<Admit<'_>>,
         now: i64,
     ) -> Option<Outcome<'a>> {
         self.run(
@@ -425,7 +434,7 @@ impl JitProgram {
             params,
             host,
             policy,
-            Input::Json(json, limits),
+            Input::Json(json, limits, admit),
             now,
             &[],
         )
@@ -480,8 +489,14 @@ impl JitProgram {
                 Ok(val) => val.slot,
                 Err(e) => return failed(format!("{name}: {e}")),
             },
-            Input::Json(text, limits) => {
-                json::decode(program, arena, stacks, input_ty, text, limits)?
+            Input::Json(text, limits, admit) => {
+                let (slot, sizes) = json::decode(program, arena, stacks, input_ty, text, limits)?;
+                if let Some(admit) = admit
+                    && let Err(reason) = admit(&sizes)
+                {
+                    return Ok(Outcome::failed(policy, reason));
+                }
+                slot
             }
         };
         // Lets given in advance (a test's `with`) count as computed.

@@ -172,6 +172,32 @@ fn check_disjoint(name: &str, text: &str, found: &[Finding]) {
     }
 }
 
+/// The fewest bytes the cost bound assumes a finding of this scanner has
+/// (`pol_ir::cost::work::min_finding_len`): a text of `L` bytes has at most
+/// `L / min` findings.
+fn check_min_len(name: &str, text: &str, found: &[Finding]) {
+    use pol_ir::Builtin as B;
+    let id = match name {
+        "pii.scan" => B::PiiScan,
+        "pii.emails" => B::PiiEmails,
+        "pii.phones" => B::PiiPhones,
+        "pii.ssns" => B::PiiSsns,
+        "pii.ibans" => B::PiiIbans,
+        "pii.cards" => B::PiiCards,
+        "pii.ips" => B::PiiIps,
+        // Every detector `secrets.scan` runs.
+        n if n.starts_with("secrets.") && n != "secrets.high_entropy" => B::SecretsScan,
+        _ => return,
+    };
+    let min = pol_ir::cost::work::min_finding_len(id) as usize;
+    for f in found {
+        assert!(
+            f.end - f.start >= min,
+            "{name}: {f:?} is shorter than the {min} bytes the cost bound assumes, in {text:?}"
+        );
+    }
+}
+
 #[test]
 fn scanners_on_random_text() {
     let mut rng = Lcg(0x5eed_1234_abcd_0001);
@@ -212,6 +238,7 @@ fn scanners_on_random_text() {
         }
         for (name, found) in &scanners {
             check_disjoint(name, &t, found);
+            check_min_len(name, &t, found);
         }
 
         // Everything else: must not panic, and keep its invariants.
