@@ -157,8 +157,37 @@ impl Engine {
     fn new_verified(program: Program) -> Result<Engine, LoadError> {
         let mut engine = Engine::load(program, Arc::new(StdBuiltins))?;
         engine.standard = true;
-        engine.builtins = Arc::new(engine.compiled_builtins());
-        engine.start_jit();
+        #[cfg(feature = "jit")]
+        {
+            // Compiling the params' regexes and phrase sets and compiling
+            // the native code are independent, and each about half of a
+            // load: side by side, on another thread when one can start.
+            let (builtins, native) = std::thread::scope(|scope| {
+                let jit = || {
+                    crate::native::Native::new(engine.program.clone(), &engine.params, &engine.lets)
+                };
+                match std::thread::Builder::new().spawn_scoped(scope, jit) {
+                    Ok(handle) => {
+                        let builtins = engine.compiled_builtins();
+                        let native = handle
+                            .join()
+                            .unwrap_or_else(|_| Err("the JIT compiler panicked".into()));
+                        (builtins, native)
+                    }
+                    Err(_) => (engine.compiled_builtins(), jit()),
+                }
+            });
+            engine.builtins = Arc::new(builtins);
+            match native {
+                Ok(native) => engine.native = Some(native),
+                Err(why) => engine.jit_unavailable = Some(why),
+            }
+        }
+        #[cfg(not(feature = "jit"))]
+        {
+            engine.builtins = Arc::new(engine.compiled_builtins());
+            engine.start_jit();
+        }
         Ok(engine)
     }
 
