@@ -138,6 +138,53 @@ typedef struct PolEngine PolEngine;
  */
 typedef struct PolError PolError;
 
+/**
+ * Limits on the inputs an engine evaluates, and its cost budget (see
+ * `docs/security.md`). An input over a limit, or whose cost bound at its
+ * sizes is over `max_cost`, is not evaluated: its decision is a deny whose
+ * error says which limit. Start from `pol_limits_default()` and change
+ * what you need; a field of 0 refuses every input.
+ */
+typedef struct PolLimits {
+  /**
+   * Longest JSON text, in bytes.
+   */
+  size_t max_bytes;
+  /**
+   * Deepest nesting of objects and arrays (the input itself is 0).
+   */
+  size_t max_depth;
+  /**
+   * Most elements of an array, or entries of an object read as a map.
+   */
+  size_t max_collection;
+  /**
+   * Longest string or map key, in bytes.
+   */
+  size_t max_string;
+  /**
+   * Most evaluation steps an input's cost bound may reach.
+   */
+  uint64_t max_cost;
+} PolLimits;
+
+/**
+ * How `pol_engine_load_with` loads.
+ */
+typedef struct PolLoadOptions {
+  /**
+   * The engine's limits; hot swaps keep them.
+   */
+  struct PolLimits limits;
+  /**
+   * Whether a bundle may load without a trusted key checking its
+   * signature. Only when this is true do zero keys mean "any intact
+   * bundle" (development); when false, zero keys refuse every bundle,
+   * so a host whose key list came out empty fails closed.
+   */
+  bool allow_unsigned;
+} PolLoadOptions;
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -206,6 +253,33 @@ enum PolStatus pol_engine_load(const uint8_t *bundle,
                                size_t key_count,
                                struct PolEngine **out,
                                struct PolError **err);
+
+/**
+ * The default limits (1 MiB of JSON, depth 32, 10,000 elements, strings
+ * of 256 KiB, 500,000,000 steps).
+ */
+struct PolLimits pol_limits_default(void);
+
+/**
+ * Loads a bundle from memory like `pol_engine_load`, with options: the
+ * engine's limits, and whether unsigned bundles may load at all. Unlike
+ * `pol_engine_load`, zero keys load nothing unless
+ * `options->allow_unsigned` is true.
+ *
+ * `options` NULL is `POL_STATUS_INVALID_ARGUMENT`.
+ *
+ * # Safety
+ *
+ * `options` is NULL or points to a `PolLoadOptions`; the rest as for
+ * `pol_engine_load`.
+ */
+enum PolStatus pol_engine_load_with(const uint8_t *bundle,
+                                    size_t bundle_len,
+                                    const char *const *trusted_keys,
+                                    size_t key_count,
+                                    const struct PolLoadOptions *options,
+                                    struct PolEngine **out,
+                                    struct PolError **err);
 
 /**
  * Loads a bundle file, like `pol_engine_load`. A file that cannot be read

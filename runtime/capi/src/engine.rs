@@ -3,7 +3,7 @@
 use std::ffi::c_char;
 use std::sync::{Arc, PoisonError, RwLock};
 
-use pol_runtime::{Engine, Entrypoint, LiveEngine, Trust};
+use pol_runtime::{Engine, Entrypoint, Limits, LiveEngine, Trust};
 
 use crate::args;
 use crate::error::{Failure, PolError, PolStatus, catch, catch_or, finish};
@@ -164,6 +164,111 @@ unsafe fn load_into(
     });
     // SAFETY: forwarded from the caller's contract.
     unsafe { finish(err, result) }
+}
+
+/// Limits on the inputs an engine evaluates, and its cost budget (see
+/// `docs/security.md`). An input over a limit, or whose cost bound at its
+/// sizes is over `max_cost`, is not evaluated: its decision is a deny whose
+/// error says which limit. Start from `pol_limits_default()` and change
+/// what you need; a field of 0 refuses every input.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PolLimits {
+    /// Longest JSON text, in bytes.
+    pub max_bytes: usize,
+    /// Deepest nesting of objects and arrays (the input itself is 0).
+    pub max_depth: usize,
+    /// Most elements of an array, or entries of an object read as a map.
+    pub max_collection: usize,
+    /// Longest string or map key, in bytes.
+    pub max_string: usize,
+    /// Most evaluation steps an input's cost bound may reach.
+    pub max_cost: u64,
+}
+
+impl From<Limits> for PolLimits {
+    fn from(l: Limits) -> PolLimits {
+        PolLimits {
+            max_bytes: l.max_bytes,
+            max_depth: l.max_depth,
+            max_collection: l.max_collection,
+            max_string: l.max_string,
+            max_cost: l.max_cost,
+        }
+    }
+}
+
+impl From<PolLimits> for Limits {
+    fn from(l: PolLimits) -> Limits {
+        Limits {
+            max_bytes: l.max_bytes,
+            max_depth: l.max_depth,
+            max_collection: l.max_collection,
+            max_string: l.max_string,
+            max_cost: l.max_cost,
+        }
+    }
+}
+
+/// The default limits (1 MiB of JSON, depth 32, 10,000 elements, strings
+/// of 256 KiB, 500,000,000 steps).
+#[unsafe(no_mangle)]
+pub extern "C" fn pol_limits_default() -> PolLimits {
+    Limits::default().into()
+}
+
+/// How `pol_engine_load_with` loads.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PolLoadOptions {
+    /// The engine's limits; hot swaps keep them.
+    pub limits: PolLimits,
+    /// Whether a bundle may load without a trusted key checking its
+    /// signature. Only when this is true do zero keys mean "any intact
+    /// bundle" (development); when false, zero keys refuse every bundle,
+    /// so a host whose key list came out empty fails closed.
+    pub allow_unsigned: bool,
+}
+
+/// Loads a bundle from memory like `pol_engine_load`, with options: the
+/// engine's limits, and whether unsigned bundles may load at all. Unlike
+/// `pol_engine_load`, zero keys load nothing unless
+/// `options->allow_unsigned` is true.
+///
+/// `options` NULL is `POL_STATUS_INVALID_ARGUMENT`.
+///
+/// # Safety
+///
+/// `options` is NULL or points to a `PolLoadOptions`; the rest as for
+/// `pol_engine_load`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn pol_engine_load_with(
+    bundle: *const u8,
+    bundle_len: usize,
+    trusted_keys: *const *const c_char,
+    key_count: usize,
+    options: *const PolLoadOptions,
+    out: *mut *mut PolEngine,
+    err: *mut *mut PolError,
+) -> PolStatus {
+    if options.is_null() {
+        // SAFETY: forwarded from this function's contract.
+        return unsafe { finish(err, Err(Failure::null("options"))) };
+    }
+    // SAFETY: not NULL, and the caller guarantees it points to options.
+    let options = unsafe { options.read() };
+    let load = |trust: &Trust| {
+        // SAFETY: forwarded from this function's contract.
+        let bytes = unsafe { args::bytes(bundle, bundle_len, "bundle") }?;
+        let trust = if key_count == 0 && !options.allow_unsigned {
+            &Trust::keys([])
+        } else {
+            trust
+        };
+        Ok(Engine::from_bundle(bytes, trust)?.with_limits(options.limits.into()))
+    };
+    // SAFETY: forwarded from this function's contract.
+    unsafe { load_into(trusted_keys, key_count, out, err, load) }
 }
 
 /// Loads a bundle file, like `pol_engine_load`. A file that cannot be read

@@ -45,8 +45,9 @@ pub use decision::{
     pol_decision_requires_approval, pol_decision_revision, pol_evaluate,
 };
 pub use engine::{
-    PolEngine, pol_engine_free, pol_engine_load, pol_engine_load_bundle,
-    pol_engine_load_bundle_file, pol_engine_load_file, pol_engine_revision, pol_entrypoint,
+    PolEngine, PolLimits, PolLoadOptions, pol_engine_free, pol_engine_load, pol_engine_load_bundle,
+    pol_engine_load_bundle_file, pol_engine_load_file, pol_engine_load_with, pol_engine_revision,
+    pol_entrypoint, pol_limits_default,
 };
 pub use error::{PolError, PolStatus, pol_error_code, pol_error_free, pol_error_message};
 

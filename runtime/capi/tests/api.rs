@@ -463,3 +463,107 @@ fn the_version_is_the_crate_version() {
     let version = unsafe { common::text(pol_version()) };
     assert_eq!(version.as_deref(), Some(env!("CARGO_PKG_VERSION")));
 }
+
+/// `pol_engine_load_with`: `Ok` with the engine, or the failure.
+fn load_with(
+    bundle: &[u8],
+    keys: &[String],
+    options: &PolLoadOptions,
+) -> Result<common::Engine, Failure> {
+    let keys: Vec<std::ffi::CString> = keys
+        .iter()
+        .map(|k| std::ffi::CString::new(k.as_str()).expect("no NUL"))
+        .collect();
+    let pointers: Vec<*const c_char> = keys.iter().map(|k| k.as_ptr()).collect();
+    let mut engine = ptr::null_mut();
+    let mut err = ptr::null_mut();
+    // SAFETY: every pointer is valid for the call.
+    let status = unsafe {
+        pol_engine_load_with(
+            bundle.as_ptr(),
+            bundle.len(),
+            pointers.as_ptr(),
+            pointers.len(),
+            options,
+            &mut engine,
+            &mut err,
+        )
+    };
+    match status {
+        PolStatus::Ok => Ok(common::Engine(engine)),
+        _ => {
+            assert!(engine.is_null(), "failure leaves `out` untouched");
+            Err(failure(status, err))
+        }
+    }
+}
+
+#[test]
+fn load_options_set_limits_and_make_unsigned_bundles_explicit() {
+    let defaults = pol_limits_default();
+    assert_eq!(defaults.max_bytes, 1 << 20);
+    assert_eq!(defaults.max_depth, 32);
+
+    // Zero keys without `allow_unsigned`: nothing loads, signed or not.
+    let strict = PolLoadOptions {
+        limits: defaults,
+        allow_unsigned: false,
+    };
+    let unsigned = refused(load_with(&stdlib_bundle("r1", None), &[], &strict));
+    assert_eq!(unsigned.status, PolStatus::BundleRefused);
+    let key = trusted_key();
+    let signed = refused(load_with(&stdlib_bundle("r1", Some(&key)), &[], &strict));
+    assert_eq!(signed.status, PolStatus::BundleRefused);
+    // With its key it loads.
+    load_with(
+        &stdlib_bundle("r1", Some(&key)),
+        &[public_text(&key)],
+        &strict,
+    )
+    .expect("a signed bundle with its key");
+
+    // Development, with small limits: an input over a limit is a deny
+    // naming it, and a hot swap keeps the limits.
+    let small = PolLoadOptions {
+        limits: PolLimits {
+            max_string: 16,
+            ..defaults
+        },
+        allow_unsigned: true,
+    };
+    let engine = load_with(&stdlib_bundle("r1", None), &[], &small).expect("loads");
+    let long = engine.decide("std.guards.input.prompt", BENIGN);
+    assert!(!long.is_allowed());
+    assert_eq!(
+        long.error().as_deref(),
+        Some("input $.text: string of 28 bytes, more than the limit of 16")
+    );
+    engine
+        .load_bundle(&stdlib_bundle("r2", None))
+        .expect("swaps");
+    assert_eq!(engine.revision(), "r2");
+    let after = engine.decide("std.guards.input.prompt", BENIGN);
+    assert_eq!(after.error(), long.error());
+    let short = engine.decide(
+        "std.guards.input.prompt",
+        r#"{"text": "hi", "role": "user", "tenant": "acme"}"#,
+    );
+    assert!(short.is_allowed());
+
+    // NULL options are an invalid argument.
+    let mut out = ptr::null_mut();
+    // SAFETY: NULL options is what is tested; the rest is valid.
+    let status = unsafe {
+        pol_engine_load_with(
+            ptr::null(),
+            0,
+            ptr::null(),
+            0,
+            ptr::null(),
+            &mut out,
+            ptr::null_mut(),
+        )
+    };
+    assert_eq!(status, PolStatus::InvalidArgument);
+    assert!(out.is_null());
+}
