@@ -19,7 +19,7 @@ pub struct Decision {
     /// Allow or deny.
     pub effect: Effect,
     /// Fired rules, as a bitset over the policy's rules.
-    pub fired: Vec<u64>,
+    pub fired: Fired,
     /// Whether the effect came from the policy's `default` (or the implicit
     /// deny): no allow or deny rule fired.
     pub by_default: bool,
@@ -30,6 +30,97 @@ pub struct Decision {
     /// The evaluation error, when evaluation failed (the effect is then
     /// deny and no rule is listed as fired).
     pub error: Option<String>,
+}
+
+/// Words of fired bits kept inline: policies of up to 128 rules.
+const INLINE_WORDS: usize = 2;
+
+/// The fired rules of a decision, a bitset over the policy's rules (bit
+/// `i % 64` of word `i / 64` is rule `i`). Up to 128 rules it lives inline,
+/// so a decision allocates nothing. It reads as the slice of its words;
+/// two sets are equal when the same rules fired, however many trailing
+/// zero words they carry.
+#[derive(Clone, Default)]
+pub struct Fired {
+    len: usize,
+    inline: [u64; INLINE_WORDS],
+    heap: Vec<u64>,
+}
+
+impl Fired {
+    /// The set of these words.
+    pub fn from_words(words: &[u64]) -> Fired {
+        let mut fired = Fired::default();
+        fired.resize(words.len());
+        fired.words_mut().copy_from_slice(words);
+        fired
+    }
+
+    /// Its words.
+    pub fn words(&self) -> &[u64] {
+        if self.len <= INLINE_WORDS {
+            &self.inline[..self.len]
+        } else {
+            &self.heap
+        }
+    }
+
+    fn words_mut(&mut self) -> &mut [u64] {
+        if self.len <= INLINE_WORDS {
+            &mut self.inline[..self.len]
+        } else {
+            &mut self.heap
+        }
+    }
+
+    /// Grows to `len` words (new words zero); never shrinks.
+    fn resize(&mut self, len: usize) {
+        if len <= self.len {
+            return;
+        }
+        if len > INLINE_WORDS {
+            if self.len <= INLINE_WORDS {
+                self.heap = self.inline[..self.len].to_vec();
+            }
+            self.heap.resize(len, 0);
+        }
+        self.len = len;
+    }
+
+    /// Adds rule `index`.
+    pub fn insert(&mut self, index: usize) {
+        self.resize(index / 64 + 1);
+        self.words_mut()[index / 64] |= 1 << (index % 64);
+    }
+
+    /// Its words without trailing zero words.
+    fn trimmed(&self) -> &[u64] {
+        let words = self.words();
+        let end = words.iter().rposition(|w| *w != 0).map_or(0, |i| i + 1);
+        &words[..end]
+    }
+}
+
+impl std::ops::Deref for Fired {
+    type Target = [u64];
+
+    fn deref(&self) -> &[u64] {
+        self.words()
+    }
+}
+
+impl PartialEq for Fired {
+    fn eq(&self, other: &Fired) -> bool {
+        self.trimmed() == other.trimmed()
+    }
+}
+
+impl Eq for Fired {}
+
+impl std::fmt::Debug for Fired {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.words()).finish()
+    }
 }
 
 /// A fired rule, materialized for explanations.
@@ -54,7 +145,7 @@ impl Decision {
         Decision {
             policy,
             effect: Effect::Deny,
-            fired: Vec::new(),
+            fired: Fired::default(),
             by_default: false,
             redactions: Vec::new(),
             value: None,
@@ -81,10 +172,7 @@ impl Decision {
 
     /// Marks rule `index` as fired.
     pub(crate) fn fire(&mut self, index: usize) {
-        if self.fired.len() <= index / 64 {
-            self.fired.resize(index / 64 + 1, 0);
-        }
-        self.fired[index / 64] |= 1 << (index % 64);
+        self.fired.insert(index);
     }
 
     /// Indices of the fired rules, in rule order.

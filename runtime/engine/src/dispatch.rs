@@ -93,6 +93,10 @@ impl Builtins for StdBuiltins {
         // evaluation error.
         std::panic::catch_unwind(|| call(id, args)).unwrap_or_else(|_| fail(id, "internal error"))
     }
+
+    fn standard_string_tests(&self) -> bool {
+        true
+    }
 }
 
 fn call(id: Builtin, args: &[Value]) -> Result<Value> {
@@ -472,5 +476,9 @@ impl Builtins for CompiledBuiltins {
             }
             _ => StdBuiltins.call(id, args),
         }
+    }
+
+    fn standard_string_tests(&self) -> bool {
+        true
     }
 }

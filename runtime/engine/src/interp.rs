@@ -39,6 +39,14 @@ fn error<T>(message: impl Into<String>) -> Result<T> {
 pub trait Builtins: Send + Sync {
     /// Calls builtin `id`; for a method the receiver is `args[0]`.
     fn call(&self, id: Builtin, args: &[Value]) -> Result<Value>;
+
+    /// Whether the string tests (`contains`, `starts_with`, `ends_with`)
+    /// are the standard ones, so that native code may run them on the
+    /// text where it lies instead of building values to call
+    /// [`Builtins::call`]. Hosts that substitute builtins keep the default.
+    fn standard_string_tests(&self) -> bool {
+        false
+    }
 }
 
 /// Evaluates the policies of one program.
@@ -457,7 +465,7 @@ impl<'p, B: Builtins + ?Sized> Interpreter<'p, B> {
         let mut decision = Decision {
             policy: index,
             effect: Effect::Deny,
-            fired: Vec::new(),
+            fired: crate::decision::Fired::default(),
             by_default: false,
             redactions: Vec::new(),
             value: None,

@@ -25,7 +25,7 @@ pub mod testing;
 pub mod value;
 
 pub use cost::{CostBound, InputSizes, Steps};
-pub use decision::{Decision, FiredRule};
+pub use decision::{Decision, Fired, FiredRule};
 pub use decode::{DecodeError, Limits, decode_json, decode_json_sized};
 pub use dispatch::{CompiledBuiltins, StdBuiltins};
 pub use engine::{Engine, EngineKind, Entrypoint, LoadError};

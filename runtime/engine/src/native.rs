@@ -92,6 +92,13 @@ impl Host for HostBuiltins<'_> {
         ret: &'a Type,
         out: &Writer<'a>,
     ) -> Result<Val<'a>, String> {
+        if self.builtins.standard_string_tests()
+            && let Some(result) = string_test(id, args)
+        {
+            return out
+                .encode(ret, &Value::Bool(result))
+                .map_err(|e| format!("builtin `{id:?}` returned a value of the wrong type: {e}"));
+        }
         let convert = |arg: &Val<'a>| match self.params.get(&arg.identity()) {
             Some(original) if arg.identity() != 0 => original.clone(),
             _ => value_of(*arg),
@@ -113,6 +120,20 @@ impl Host for HostBuiltins<'_> {
         let value = crate::interp::conform_result(ret, value);
         out.encode(ret, &value)
             .map_err(|e| format!("builtin `{id:?}` returned a value of the wrong type: {e}"))
+    }
+}
+
+/// `s.contains(t)`, `s.starts_with(t)`, `s.ends_with(t)` on the text where
+/// it lies (no value built, nothing allocated); `None` for other builtins.
+fn string_test(id: Builtin, args: &[Val<'_>]) -> Option<bool> {
+    let (View::Str(s), View::Str(t)) = (args.first()?.view(), args.get(1)?.view()) else {
+        return None;
+    };
+    match id {
+        Builtin::StrContains => Some(crate::builtins::text::contains(s, t)),
+        Builtin::StrStartsWith => Some(crate::builtins::text::starts_with(s, t)),
+        Builtin::StrEndsWith => Some(crate::builtins::text::ends_with(s, t)),
+        _ => None,
     }
 }
 
@@ -271,7 +292,7 @@ fn decision_of(policy: u32, outcome: pol_jit::Outcome<'_>) -> Decision {
         None => Decision {
             policy,
             effect: outcome.effect,
-            fired: outcome.fired,
+            fired: crate::decision::Fired::from_words(outcome.fired),
             by_default: outcome.by_default,
             redactions: outcome
                 .redactions

@@ -354,7 +354,7 @@ pub struct Outcome<'a> {
     pub by_default: bool,
     /// Fired rules, as a bitset over the policy's rules (empty after an
     /// error).
-    pub fired: Vec<u64>,
+    pub fired: &'a [u64],
     /// The findings of each fired `redact` rule, by rule index.
     pub redactions: Vec<(u32, Val<'a>)>,
     /// The value of a value or filter policy.
@@ -553,7 +553,7 @@ impl Outcome<'_> {
             policy,
             effect: Effect::Deny,
             by_default: false,
-            fired: Vec::new(),
+            fired: &[],
             redactions: Vec::new(),
             value: None,
             error: Some(message),

@@ -98,7 +98,7 @@ pub(crate) unsafe fn outcome<'a>(
     let block = unsafe { &*block };
     let words = jit.fired_words.get(policy as usize).copied().unwrap_or(0);
     // SAFETY: the block's fired bits are `words` words in the arena.
-    let fired = unsafe { std::slice::from_raw_parts(block.fired as *const u64, words) }.to_vec();
+    let fired = unsafe { std::slice::from_raw_parts(block.fired as *const u64, words) };
     let count = block.redaction_count as usize;
     // SAFETY: `count` (rule index, findings) slot pairs were written.
     let pairs = unsafe { std::slice::from_raw_parts(block.redactions as *const Slot, count * 2) };
@@ -342,14 +342,22 @@ pub(crate) extern "C" fn contains(
 fn map_find(map: Slot, key: &str) -> Option<Slot> {
     // SAFETY: a present map slot points to `b` key/value slot pairs.
     let entries = unsafe { std::slice::from_raw_parts(map.a as *const Slot, map.b as usize * 2) };
-    let pairs: Vec<&[Slot]> = entries.chunks_exact(2).collect();
-    pairs
-        .binary_search_by(|pair| {
-            // SAFETY: keys are string slots.
-            unsafe { str_of(pair[0]) }.as_bytes().cmp(key.as_bytes())
-        })
-        .ok()
-        .map(|i| pairs[i][1])
+    // Keys are sorted by their bytes: a binary search over the pairs, in
+    // place (nothing allocated).
+    let (mut low, mut high) = (0, entries.len() / 2);
+    while low < high {
+        let mid = low + (high - low) / 2;
+        // SAFETY: keys are string slots.
+        match unsafe { str_of(entries[2 * mid]) }
+            .as_bytes()
+            .cmp(key.as_bytes())
+        {
+            std::cmp::Ordering::Less => low = mid + 1,
+            std::cmp::Ordering::Greater => high = mid,
+            std::cmp::Ordering::Equal => return Some(entries[2 * mid + 1]),
+        }
+    }
+    None
 }
 
 /// `map[key]`: the value, or `none`.
