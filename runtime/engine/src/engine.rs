@@ -76,6 +76,26 @@ impl EntryCost {
     }
 }
 
+/// A request decoded (and, on the JIT, laid out) once by
+/// [`Engine::prepare_json`], to evaluate with [`Engine::evaluate_prepared`].
+#[derive(Debug)]
+pub struct PreparedInput {
+    entry: Entrypoint,
+    /// The program of the engine that prepared it (kept alive, so no
+    /// other engine's program can take its address).
+    program: Arc<Program>,
+    value: Value,
+    #[cfg(feature = "jit")]
+    native: Option<pol_jit::Prepared>,
+}
+
+impl PreparedInput {
+    /// The entrypoint it was prepared for.
+    pub fn entrypoint(&self) -> Entrypoint {
+        self.entry
+    }
+}
+
 /// A policy that can be evaluated: a handle from [`Engine::entrypoint`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Entrypoint(u32);
@@ -593,6 +613,72 @@ impl Engine {
         Interpreter::with_params(&self.program, self.builtins.as_ref(), &self.params)
             .with_lets(&self.lets)
             .evaluate(entry.0, input, now)
+    }
+
+    /// Decodes JSON text for `entry` once (limits and cost budget
+    /// checked as [`Engine::evaluate_json`] does) and, on the JIT, lays it
+    /// out for native code, so that [`Engine::evaluate_prepared`] evaluates
+    /// it without decoding it again: for a host that decides one request
+    /// several times (at several times `now`, or again after a swap of
+    /// params), and for measuring evaluation alone. A refused input is the
+    /// deny [`Engine::evaluate_json`] would return.
+    ///
+    /// ```
+    /// # let program = pol_sema::compile([("a.pol".to_string(),
+    /// #     "package demo\nschema Call { tool: string }\npolicy call(c: Call) -> Decision {\n  allow \"search\" when c.tool == \"search\"\n}\n".to_string())]).unwrap();
+    /// use pol_runtime::Engine;
+    /// let engine = Engine::new(program)?;
+    /// let entry = engine.entrypoint("demo.call").unwrap();
+    /// let prepared = engine.prepare_json(entry, br#"{"tool": "search"}"#).expect("decodes");
+    /// assert!(engine.evaluate_prepared(&prepared, 0).is_allowed());
+    /// assert!(engine.prepare_json(entry, br#"{"tool": 7}"#).unwrap_err().is_denied());
+    /// # Ok::<(), pol_runtime::LoadError>(())
+    /// ```
+    #[expect(
+        clippy::result_large_err,
+        reason = "a refusal is the decision evaluate_json would return, on the cold path"
+    )]
+    pub fn prepare_json(&self, entry: Entrypoint, json: &[u8]) -> Result<PreparedInput, Decision> {
+        let Some(policy) = self.program.policies.get(entry.0 as usize) else {
+            return Err(Decision::error(entry.0, "no such entrypoint".into()));
+        };
+        let (value, sizes) = decode_json_sized(&self.program, &policy.input, json, &self.limits)
+            .map_err(|e| Decision::error(entry.0, e.to_string()))?;
+        self.admit(entry, &sizes)
+            .map_err(|reason| Decision::error(entry.0, reason))?;
+        #[cfg(feature = "jit")]
+        let native = match &self.native {
+            Some(native) => Some(
+                native
+                    .prepare(entry.0, &value)
+                    .map_err(|e| Decision::error(entry.0, e))?,
+            ),
+            None => None,
+        };
+        Ok(PreparedInput {
+            entry,
+            program: self.program.clone(),
+            value,
+            #[cfg(feature = "jit")]
+            native,
+        })
+    }
+
+    /// Evaluates a prepared input ([`Engine::prepare_json`]) on this
+    /// engine, which must be the one that prepared it (another engine's is
+    /// refused: a deny saying so).
+    pub fn evaluate_prepared(&self, input: &PreparedInput, now: i64) -> Decision {
+        let entry = input.entry;
+        if !Arc::ptr_eq(&input.program, &self.program) {
+            return Decision::error(entry.0, "input prepared by another engine".into());
+        }
+        #[cfg(feature = "jit")]
+        if let (Some(native), Some(prepared)) = (&self.native, &input.native) {
+            return native.evaluate_prepared(self.builtins.as_ref(), prepared, entry.0, now);
+        }
+        Interpreter::with_params(&self.program, self.builtins.as_ref(), &self.params)
+            .with_lets(&self.lets)
+            .evaluate(entry.0, input.value.clone(), now)
     }
 
     /// The reasons of the rules that fired, in rule order.

@@ -28,7 +28,7 @@ pub use cost::{CostBound, InputSizes, Steps};
 pub use decision::{Decision, Fired, FiredRule};
 pub use decode::{DecodeError, Limits, decode_json, decode_json_sized};
 pub use dispatch::{CompiledBuiltins, StdBuiltins};
-pub use engine::{Engine, EngineKind, Entrypoint, LoadError};
+pub use engine::{Engine, EngineKind, Entrypoint, LoadError, PreparedInput};
 pub use interp::{
     Builtins, Coverage, EvalError, Interpreter, compute_params, compute_params_overriding,
     constant_lets,

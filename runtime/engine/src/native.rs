@@ -275,6 +275,31 @@ impl Native {
                 .map(|outcome| decision_of(policy, outcome))
         })
     }
+
+    /// Lays out a decoded input for policy `policy` once.
+    pub(crate) fn prepare(&self, policy: u32, input: &Value) -> Result<pol_jit::Prepared, String> {
+        self.jit.prepare(policy, input)
+    }
+
+    /// Evaluates the policy of an input laid out by [`Native::prepare`].
+    pub(crate) fn evaluate_prepared(
+        &self,
+        builtins: &dyn Builtins,
+        prepared: &pol_jit::Prepared,
+        policy: u32,
+        now: i64,
+    ) -> Decision {
+        let host = HostBuiltins {
+            builtins,
+            params: &self.params.by_identity,
+        };
+        with_scratch(|scratch| {
+            let outcome =
+                self.jit
+                    .evaluate_prepared(scratch, &self.params.frame, &host, prepared, now);
+            decision_of(policy, outcome)
+        })
+    }
 }
 
 /// Runs `f` with this thread's scratch space; a builtin that evaluates

@@ -6,8 +6,9 @@
 use pol_runtime::{Engine, EngineKind};
 
 /// Allocations per evaluation of `entry` on `json`, averaged over 100
-/// evaluations after 100 to warm up.
-fn allocations(source: &str, entry: &str, json: &str) -> (f64, bool) {
+/// evaluations after 100 to warm up: from the JSON text, and of the input
+/// prepared in advance (evaluation only).
+fn allocations(source: &str, entry: &str, json: &str) -> (f64, f64, bool) {
     let program = pol_sema::compile([("w.pol".to_string(), source.to_string())]).expect("compiles");
     let engine = Engine::new(program)
         .and_then(|e| e.with_kind(EngineKind::Jit))
@@ -22,7 +23,20 @@ fn allocations(source: &str, entry: &str, json: &str) -> (f64, bool) {
             std::hint::black_box(engine.evaluate_json(entry, json.as_bytes(), 0));
         }
     });
-    (info.count_total as f64 / 100.0, denied)
+    let prepared = engine.prepare_json(entry, json.as_bytes()).expect("decodes");
+    for _ in 0..100 {
+        std::hint::black_box(engine.evaluate_prepared(&prepared, 0));
+    }
+    let eval_only = allocation_counter::measure(|| {
+        for _ in 0..100 {
+            std::hint::black_box(engine.evaluate_prepared(&prepared, 0));
+        }
+    });
+    (
+        info.count_total as f64 / 100.0,
+        eval_only.count_total as f64 / 100.0,
+        denied,
+    )
 }
 
 #[test]
@@ -47,4 +61,6 @@ fn evaluations_allocate_nothing() {
     // is inline. Nothing is left to allocate.
     assert_eq!(w4.0, 0.0, "W4 allocates {} times per evaluation", w4.0);
     assert_eq!(w1.0, 0.0, "W1 allocates {} times per evaluation", w1.0);
+    assert_eq!(w4.1, 0.0, "W4 eval-only allocates {} times", w4.1);
+    assert_eq!(w1.1, 0.0, "W1 eval-only allocates {} times", w1.1);
 }

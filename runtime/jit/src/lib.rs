@@ -279,7 +279,35 @@ enum Input<'i> {
     /// JSON text, decoded straight into the frame, then admitted (or
     /// refused) on its sizes.
     Json(&'i [u8], &'i Limits, Option<Admit<'i>>),
+    /// An input laid out in advance ([`Prepared`]).
+    Slot(Slot),
 }
+
+/// An input laid out once in an arena of its own, to evaluate its policy
+/// without laying it out again (see [`JitProgram::prepare`]).
+pub struct Prepared {
+    policy: u32,
+    /// The program it was laid out for (kept alive, so no other program
+    /// can take its address): a prepared input is refused by any other.
+    program: Arc<Program>,
+    slot: Slot,
+    arena: Arena,
+}
+
+impl std::fmt::Debug for Prepared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Prepared")
+            .field("policy", &self.policy)
+            .finish_non_exhaustive()
+    }
+}
+
+// SAFETY: the arena is written only while `JitProgram::prepare` runs;
+// after that nothing mutates it (no method takes `&mut self`, and the
+// arena is private), so sharing the frozen bytes between threads is sound.
+unsafe impl Send for Prepared {}
+// SAFETY: see `Send`.
+unsafe impl Sync for Prepared {}
 
 impl Scratch {
     /// Empty scratch space.
@@ -408,6 +436,55 @@ impl JitProgram {
         }
     }
 
+    /// Lays out `input` for `policy` once, in an arena of its own (see
+    /// [`JitProgram::evaluate_prepared`]).
+    pub fn prepare(&self, policy: u32, input: &dyn Source) -> Result<Prepared, String> {
+        let program: &Program = &self.program;
+        let Some(item) = program.policies.get(policy as usize) else {
+            return Err(format!("no policy {policy}"));
+        };
+        let arena = Arena::new();
+        let slot = frame::encode(program, &arena, &item.input, input)
+            .map_err(|e| format!("{}: {e}", item.name))?
+            .slot;
+        Ok(Prepared {
+            policy,
+            program: self.program.clone(),
+            slot,
+            arena,
+        })
+    }
+
+    /// Evaluates the policy of a prepared input: what [`Self::evaluate`]
+    /// does after laying the input out. An input prepared by another
+    /// program is refused (the outcome's error says so).
+    pub fn evaluate_prepared<'a>(
+        &'a self,
+        scratch: &'a mut Scratch,
+        params: &'a ParamFrame,
+        host: &'a dyn Host,
+        prepared: &'a Prepared,
+        now: i64,
+    ) -> Outcome<'a> {
+        let policy = prepared.policy;
+        if !Arc::ptr_eq(&prepared.program, &self.program) {
+            return Outcome::failed(policy, "input prepared for another program".into());
+        }
+        let _ = &prepared.arena;
+        match self.run(
+            scratch,
+            params,
+            host,
+            policy,
+            Input::Slot(prepared.slot),
+            now,
+            &[],
+        ) {
+            Ok(outcome) => outcome,
+            Err(json::Refused) => Outcome::failed(policy, "input refused".into()),
+        }
+    }
+
     /// Evaluates policy `policy` on JSON text, decoded straight into the
     /// frame (see [`json`]): the fast input path. `None` when the decoder
     /// refuses the input; the caller then asks its reference decoder why
@@ -489,6 +566,7 @@ impl JitProgram {
                 Ok(val) => val.slot,
                 Err(e) => return failed(format!("{name}: {e}")),
             },
+            Input::Slot(slot) => slot,
             Input::Json(text, limits, admit) => {
                 let (slot, sizes) = json::decode(program, arena, stacks, input_ty, text, limits)?;
                 if let Some(admit) = admit
