@@ -133,7 +133,7 @@ pub unsafe extern "C" fn pol_engine_load(
         Ok(Engine::from_bundle(bytes, trust)?)
     };
     // SAFETY: forwarded from this function's contract.
-    unsafe { load_into(trusted_keys, key_count, out, err, load) }
+    unsafe { load_into((trusted_keys, key_count, true), out, err, load) }
 }
 
 /// What `pol_engine_load` and `pol_engine_load_file` share: the keys read,
@@ -144,8 +144,7 @@ pub unsafe extern "C" fn pol_engine_load(
 ///
 /// As for `pol_engine_load`'s `trusted_keys`, `key_count`, `out` and `err`.
 unsafe fn load_into(
-    trusted_keys: *const *const c_char,
-    key_count: usize,
+    (trusted_keys, key_count, allow_unsigned): (*const *const c_char, usize, bool),
     out: *mut *mut PolEngine,
     err: *mut *mut PolError,
     load: impl FnOnce(&Trust) -> Result<Engine, Failure>,
@@ -154,8 +153,14 @@ unsafe fn load_into(
         if out.is_null() {
             return Err(Failure::null("out"));
         }
-        // SAFETY: forwarded from the caller's contract.
-        let trust = unsafe { args::trust(trusted_keys, key_count) }?;
+        // Zero keys trust any intact bundle only where unsigned bundles
+        // are allowed; otherwise they trust nothing.
+        let trust = if key_count == 0 && !allow_unsigned {
+            Trust::keys([])
+        } else {
+            // SAFETY: forwarded from the caller's contract.
+            unsafe { args::trust(trusted_keys, key_count) }?
+        };
         let engine = load(&trust)?;
         let engine = Box::into_raw(Box::new(PolEngine::new(engine, trust)));
         // SAFETY: `out` is not NULL, and the caller guarantees it writable.
@@ -260,15 +265,11 @@ pub unsafe extern "C" fn pol_engine_load_with(
     let load = |trust: &Trust| {
         // SAFETY: forwarded from this function's contract.
         let bytes = unsafe { args::bytes(bundle, bundle_len, "bundle") }?;
-        let trust = if key_count == 0 && !options.allow_unsigned {
-            &Trust::keys([])
-        } else {
-            trust
-        };
         Ok(Engine::from_bundle(bytes, trust)?.with_limits(options.limits.into()))
     };
+    let keys = (trusted_keys, key_count, options.allow_unsigned);
     // SAFETY: forwarded from this function's contract.
-    unsafe { load_into(trusted_keys, key_count, out, err, load) }
+    unsafe { load_into(keys, out, err, load) }
 }
 
 /// Loads a bundle file, like `pol_engine_load`. A file that cannot be read
@@ -292,7 +293,7 @@ pub unsafe extern "C" fn pol_engine_load_file(
         Ok(Engine::from_bundle_file(&path, trust)?)
     };
     // SAFETY: forwarded from this function's contract.
-    unsafe { load_into(trusted_keys, key_count, out, err, load) }
+    unsafe { load_into((trusted_keys, key_count, true), out, err, load) }
 }
 
 /// Hot swap: loads a new revision from memory and makes it current. The
@@ -346,8 +347,7 @@ pub unsafe extern "C" fn pol_engine_load_bundle_file(
         let engine = unsafe { args::object(engine, "engine") }?;
         // SAFETY: forwarded from this function's contract.
         let path = unsafe { args::path(path, "path") }?;
-        let next = Engine::from_bundle_file(&path, &engine.trust)?;
-        engine.live.swap(next);
+        engine.live.load_bundle_file(&path, &engine.trust)?;
         Ok(())
     });
     // SAFETY: forwarded from this function's contract.

@@ -544,6 +544,19 @@ fn load_options_set_limits_and_make_unsigned_bundles_explicit() {
     assert_eq!(engine.revision(), "r2");
     let after = engine.decide("std.guards.input.prompt", BENIGN);
     assert_eq!(after.error(), long.error());
+    // From a file too.
+    let path = std::env::temp_dir().join(format!("pol-capi-limits-{}.bundle", std::process::id()));
+    std::fs::write(&path, stdlib_bundle("r3", None)).expect("writes the bundle");
+    let c_path = std::ffi::CString::new(path.to_str().expect("UTF-8 path")).expect("no NUL");
+    // SAFETY: a live engine, a NUL-terminated path, no error out-param.
+    let status = unsafe { pol_engine_load_bundle_file(engine.0, c_path.as_ptr(), ptr::null_mut()) };
+    let _ = std::fs::remove_file(&path);
+    assert_eq!(status, PolStatus::Ok);
+    assert_eq!(engine.revision(), "r3");
+    assert_eq!(
+        engine.decide("std.guards.input.prompt", BENIGN).error(),
+        long.error()
+    );
     let short = engine.decide(
         "std.guards.input.prompt",
         r#"{"text": "hi", "role": "user", "tenant": "acme"}"#,

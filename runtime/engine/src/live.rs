@@ -74,9 +74,23 @@ impl LiveEngine {
     /// setting, not the bundle's. When the bundle is refused, the current
     /// engine stays and the error says why.
     pub fn load_bundle(&self, bytes: &[u8], trust: &Trust) -> Result<Arc<Engine>, LoadError> {
+        Ok(self.install(Engine::from_bundle(bytes, trust)?))
+    }
+
+    /// Reads a bundle file and loads it like [`LiveEngine::load_bundle`].
+    pub fn load_bundle_file(
+        &self,
+        path: impl AsRef<std::path::Path>,
+        trust: &Trust,
+    ) -> Result<Arc<Engine>, LoadError> {
+        Ok(self.install(Engine::from_bundle_file(path, trust)?))
+    }
+
+    /// Makes a freshly loaded engine current with the current one's limits.
+    fn install(&self, engine: Engine) -> Arc<Engine> {
         let limits = *self.current.load().limits();
-        let engine = Arc::new(Engine::from_bundle(bytes, trust)?.with_limits(limits));
+        let engine = Arc::new(engine.with_limits(limits));
         self.current.store(engine.clone());
-        Ok(engine)
+        engine
     }
 }
