@@ -85,6 +85,8 @@ pub struct PreparedInput {
     /// other engine's program can take its address).
     program: Arc<Program>,
     value: Value,
+    /// Its sizes, for the cost budget in force at each evaluation.
+    sizes: InputSizes,
     #[cfg(feature = "jit")]
     native: Option<pol_jit::Prepared>,
 }
@@ -198,10 +200,7 @@ impl Engine {
                 }
             });
             engine.builtins = Arc::new(builtins);
-            match native {
-                Ok(native) => engine.native = Some(native),
-                Err(why) => engine.jit_unavailable = Some(why),
-            }
+            engine.use_native(native);
         }
         #[cfg(not(feature = "jit"))]
         {
@@ -301,13 +300,23 @@ impl Engine {
     /// interpreter.
     fn start_jit(&mut self) {
         #[cfg(feature = "jit")]
-        match crate::native::Native::new(self.program.clone(), &self.params, &self.lets) {
-            Ok(native) => self.native = Some(native),
-            Err(why) => self.jit_unavailable = Some(why),
-        }
+        self.use_native(crate::native::Native::new(
+            self.program.clone(),
+            &self.params,
+            &self.lets,
+        ));
         #[cfg(not(feature = "jit"))]
         {
             self.jit_unavailable = Some("the runtime was built without the `jit` feature".into());
+        }
+    }
+
+    /// Evaluates on native code, or remembers why the JIT could not compile.
+    #[cfg(feature = "jit")]
+    fn use_native(&mut self, native: Result<crate::native::Native, String>) {
+        match native {
+            Ok(native) => self.native = Some(native),
+            Err(why) => self.jit_unavailable = Some(why),
         }
     }
 
@@ -618,7 +627,9 @@ impl Engine {
     /// Decodes JSON text for `entry` once (limits and cost budget
     /// checked as [`Engine::evaluate_json`] does) and, on the JIT, lays it
     /// out for native code, so that [`Engine::evaluate_prepared`] evaluates
-    /// it without decoding it again: for a host that decides one request
+    /// it without decoding it again (the cost budget in force then is
+    /// checked again on the input's sizes; the decoding limits were checked
+    /// here): for a host that decides one request
     /// several times (at several times `now`, or again after a swap of
     /// params), and for measuring evaluation alone. A refused input is the
     /// deny [`Engine::evaluate_json`] would return.
@@ -659,6 +670,7 @@ impl Engine {
             entry,
             program: self.program.clone(),
             value,
+            sizes,
             #[cfg(feature = "jit")]
             native,
         })
@@ -671,6 +683,15 @@ impl Engine {
         let entry = input.entry;
         if !Arc::ptr_eq(&input.program, &self.program) {
             return Decision::error(entry.0, "input prepared by another engine".into());
+        }
+        // The budget and the params (so the bound) may have changed since.
+        if self
+            .costs
+            .get(entry.0 as usize)
+            .is_some_and(|cost| cost.needs_check(input.sizes.bytes as usize))
+            && let Err(reason) = self.admit(entry, &input.sizes)
+        {
+            return Decision::error(entry.0, reason);
         }
         #[cfg(feature = "jit")]
         if let (Some(native), Some(prepared)) = (&self.native, &input.native) {

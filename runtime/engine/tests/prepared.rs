@@ -120,3 +120,38 @@ fn refused_inputs_and_other_engines_are_denies_with_their_reason() {
     );
     assert!(jit.evaluate_prepared(&prepared, 0).is_allowed());
 }
+
+#[test]
+fn the_budget_in_force_at_evaluation_applies() {
+    for mut engine in engines(W2) {
+        let entry = engine
+            .entrypoints()
+            .next()
+            .map(str::to_string)
+            .expect("entry");
+        let entry = engine.entrypoint(&entry).expect("entry");
+        let json = br#"{"user": {"id": "u", "tenant": "t1", "clearance": "internal", "groups": ["g"]}, "docs": []}"#;
+        let prepared = engine.prepare_json(entry, json).expect("decodes");
+        assert!(engine.evaluate_prepared(&prepared, 0).error.is_none());
+        engine.set_limits(pol_runtime::Limits {
+            max_cost: 1,
+            ..pol_runtime::Limits::default()
+        });
+        let refused = engine.evaluate_prepared(&prepared, 0);
+        assert!(refused.is_denied());
+        assert_eq!(
+            refused.error,
+            engine.evaluate_json(entry, json, 0).error,
+            "{:?}",
+            engine.kind()
+        );
+        assert!(
+            refused
+                .error
+                .as_deref()
+                .is_some_and(|e| e.starts_with("input too costly")),
+            "{:?}",
+            refused.error
+        );
+    }
+}

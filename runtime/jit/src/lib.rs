@@ -291,7 +291,8 @@ pub struct Prepared {
     /// can take its address): a prepared input is refused by any other.
     program: Arc<Program>,
     slot: Slot,
-    arena: Arena,
+    /// Owns the memory `slot` points into (its chunks never move).
+    _arena: Arena,
 }
 
 impl std::fmt::Debug for Prepared {
@@ -451,7 +452,7 @@ impl JitProgram {
             policy,
             program: self.program.clone(),
             slot,
-            arena,
+            _arena: arena,
         })
     }
 
@@ -470,7 +471,6 @@ impl JitProgram {
         if !Arc::ptr_eq(&prepared.program, &self.program) {
             return Outcome::failed(policy, "input prepared for another program".into());
         }
-        let _ = &prepared.arena;
         match self.run(
             scratch,
             params,
