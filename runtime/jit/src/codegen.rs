@@ -80,7 +80,8 @@ struct Compiled {
 }
 
 /// Compiles functions to machine code, on up to 4 threads when there are
-/// enough of them to be worth it (in order; the first error wins).
+/// enough of them to be worth it. The code comes back in function order;
+/// on failure, the error of the first function that failed.
 fn compile_all(
     isa: &dyn cranelift_codegen::isa::TargetIsa,
     functions: Vec<(FuncId, String, cranelift_codegen::ir::Function)>,
@@ -126,7 +127,7 @@ fn compile_all(
         .into_iter()
         .map(|part| std::sync::Mutex::new(Some(part)))
         .collect();
-    let work = |part: &std::sync::Mutex<Option<Vec<_>>>| -> Result<Vec<(usize, Compiled)>> {
+    let work = |part: &std::sync::Mutex<Option<Vec<_>>>| -> Vec<(usize, Result<Compiled>)> {
         let taken = part
             .lock()
             .ok()
@@ -134,10 +135,10 @@ fn compile_all(
             .unwrap_or_default();
         taken
             .into_iter()
-            .map(|(i, f)| compile_one(f).map(|c| (i, c)))
+            .map(|(i, f)| (i, compile_one(f)))
             .collect()
     };
-    let results: Vec<Result<Vec<(usize, Compiled)>>> = std::thread::scope(|scope| {
+    let mut all: Vec<(usize, Result<Compiled>)> = std::thread::scope(|scope| {
         let handles: Vec<_> = (parts.iter())
             .map(|part| {
                 std::thread::Builder::new()
@@ -146,20 +147,17 @@ fn compile_all(
             })
             .collect();
         (handles.into_iter().zip(&parts))
-            .map(|(handle, part)| match handle {
-                Some(handle) => handle
-                    .join()
-                    .unwrap_or_else(|_| Err(codegen_error("a compile thread panicked"))),
+            .flat_map(|(handle, part)| match handle {
+                Some(handle) => handle.join().unwrap_or_else(|_| {
+                    vec![(usize::MAX, Err(codegen_error("a compile thread panicked")))]
+                }),
                 None => work(part),
             })
             .collect()
     });
-    let mut all = Vec::new();
-    for part in results {
-        all.extend(part?);
-    }
+    // In function order; the first function that failed names the error.
     all.sort_by_key(|(i, _)| *i);
-    Ok(all.into_iter().map(|(_, c)| c).collect())
+    all.into_iter().map(|(_, c)| c).collect()
 }
 
 pub(crate) fn compile(program: Arc<Program>) -> Result<JitProgram> {
