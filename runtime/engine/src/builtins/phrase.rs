@@ -60,6 +60,12 @@ impl PhraseSet {
     /// Compiles `phrases` (see the module documentation for how they are
     /// folded).
     pub fn new<S: AsRef<str>>(phrases: impl IntoIterator<Item = S>) -> PhraseSet {
+        PhraseSet::build(phrases, true)
+    }
+
+    /// Compiles `phrases`; with `dfa`, also the one-pass DFA when the set
+    /// is small enough ([`DFA_MAX_BYTES`]) for its build to pay off.
+    fn build<S: AsRef<str>>(phrases: impl IntoIterator<Item = S>, dfa: bool) -> PhraseSet {
         let mut folded: Vec<String> = phrases
             .into_iter()
             .map(|p| fold(p.as_ref().trim(), false).text.trim().to_string())
@@ -67,7 +73,8 @@ impl PhraseSet {
             .collect();
         folded.sort_unstable();
         folded.dedup();
-        let dfa = if folded.is_empty() {
+        let bytes: usize = folded.iter().map(String::len).sum();
+        let dfa = if folded.is_empty() || !dfa || bytes > DFA_MAX_BYTES {
             None
         } else {
             aho_corasick::dfa::DFA::builder()
@@ -168,10 +175,16 @@ impl PhraseSet {
 }
 
 /// `s.contains_any(phrases)` with a dynamic phrase collection (compiles
-/// a [`PhraseSet`] for this one call).
+/// a [`PhraseSet`] for this one call, without the DFA, whose build would
+/// cost more than the one search it serves).
 pub fn contains_any<S: AsRef<str>>(text: &str, phrases: impl IntoIterator<Item = S>) -> bool {
-    PhraseSet::new(phrases).contains_any(text)
+    PhraseSet::build(phrases, false).contains_any(text)
 }
+
+/// The most folded phrase bytes a set compiles into the one-pass DFA (a
+/// few thousand phrases); larger sets search a folded copy of the text
+/// with aho-corasick's own choice of automaton.
+const DFA_MAX_BYTES: usize = 64 * 1024;
 
 /// Whether a phrase of `dfa` occurs in `text` folded (as [`fold`] does),
 /// folding while scanning: one pass, no copy. `None` if the DFA cannot
@@ -427,6 +440,18 @@ mod tests {
         }
         // Both outcomes occur, so the comparison says something.
         assert!(matched > 50 && matched < 3950, "{matched} of 4000 matched");
+    }
+
+    #[test]
+    fn large_sets_and_dynamic_phrases_match_without_the_dfa() {
+        let phrases: Vec<String> = (0..5000).map(|i| format!("phrase number {i:06}")).collect();
+        let set = PhraseSet::new(&phrases);
+        assert!(set.dfa.is_none(), "over {DFA_MAX_BYTES} bytes");
+        assert!(set.contains_any("say PHRASE  number 004321 now"));
+        assert!(!set.contains_any("a phrase number 00 cut short"));
+        let small = PhraseSet::new(["a b"]);
+        assert!(small.dfa.is_some());
+        assert!(PhraseSet::build(["a b"], false).dfa.is_none());
     }
 
     #[test]
