@@ -22,7 +22,12 @@ use crate::{CheckedProject, ExprTypes, Reference, Target};
 
 pub(crate) fn check(files: Vec<InputFile>) -> CheckedProject {
     let mut checker = signatures(files);
-    checker.check_bodies(None);
+    // Imported packages first, as each package's own check sees them: an
+    // imported `let` is then typed by its own package's check, whose
+    // diagnostics (a cycle, say) are the ones reported.
+    for package in checker.package_order() {
+        checker.check_bodies(&package);
+    }
     checker.check_overrides();
     checker.check_policy_recursion();
     checker.finish_files(0..checker.program.files.len());
@@ -60,7 +65,9 @@ pub(crate) struct PackageBodies {
 /// A whole check from the signatures and every package's bodies: then the
 /// checks that span packages (param overrides, recursion between
 /// policies). Equal to [`check`] but for the order of diagnostics that
-/// start at the same byte.
+/// start at the same byte, and for a `let` cycle through packages that
+/// import each other (an import cycle, reported either way), which each
+/// package's check sees only from its side and does not report.
 pub(crate) fn assemble<'a>(
     signatures: &Checker,
     bodies: impl IntoIterator<Item = &'a PackageBodies>,
@@ -1106,11 +1113,10 @@ impl Checker {
 
     // ------------------------------------------------------------ bodies
 
-    /// Checks the bodies of every package, or of one: lets, params,
-    /// policies and tests. (Param overrides span packages: see
-    /// [`Checker::check_overrides`].)
-    fn check_bodies(&mut self, only: Option<&str>) {
-        let ours = |origin: &Origin| only.is_none_or(|p| origin.package == p);
+    /// Checks the bodies of one package: lets, params, policies and tests.
+    /// (Param overrides span packages: see [`Checker::check_overrides`].)
+    fn check_bodies(&mut self, package: &str) {
+        let ours = |origin: &Origin| origin.package == package;
         for id in 0..self.program.lets.len() {
             if ours(&self.program.lets[id].origin) {
                 self.ensure_let(id as u32, None);
@@ -1327,7 +1333,7 @@ impl Checker {
     /// Checks the bodies of `package` on its [`view`](Checker::view) and
     /// keeps what belongs to its own files.
     pub(crate) fn check_package(mut self, package: &str) -> PackageBodies {
-        self.check_bodies(Some(package));
+        self.check_bodies(package);
         let files = self
             .program
             .packages
@@ -1385,6 +1391,43 @@ impl Checker {
                 references.dedup();
             }
         }
+    }
+
+    /// The project's packages, each after the packages it imports (in
+    /// name order otherwise; a cycle of imports is broken anywhere).
+    fn package_order(&self) -> Vec<String> {
+        let mut order = Vec::new();
+        let mut seen = std::collections::BTreeSet::new();
+        for root in self.program.packages.keys() {
+            // Iterative depth-first search, emitting a package after its
+            // imports.
+            let mut stack = vec![(root.clone(), false)];
+            while let Some((package, imports_done)) = stack.pop() {
+                if imports_done {
+                    order.push(package);
+                    continue;
+                }
+                if !seen.insert(package.clone()) {
+                    continue;
+                }
+                stack.push((package.clone(), true));
+                let files = self
+                    .program
+                    .packages
+                    .get(&package)
+                    .map_or(&[][..], |p| &p.files);
+                for &file in files {
+                    for (target, _) in self.program.files[file].scope.imports.values() {
+                        if let ImportTarget::Package(p) = target
+                            && !seen.contains(p)
+                        {
+                            stack.push((p.clone(), false));
+                        }
+                    }
+                }
+            }
+        }
+        order
     }
 
     /// The names of the project's packages.

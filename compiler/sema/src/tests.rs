@@ -177,6 +177,18 @@ fn a_memoized_check_after_edits_equals_a_fresh_check() {
             lib.replace("tags: list<string>", "tags: list<Level>"),
         ),
         ("a.pol", app.replace("lib.inner(x)", "p(x)")),
+        // A cycle of lets in `lib`, entered from `app` (which comes first).
+        (
+            "b.pol",
+            lib.replace(
+                "let limit = base.n + 1",
+                "let limit = cyc_b + 1\nlet cyc_a = cyc_b + 1\nlet cyc_b = cyc_a + 1",
+            ),
+        ),
+        (
+            "a.pol",
+            app.replace("let twice = lib.limit * 2", "let twice = lib.cyc_a * 2"),
+        ),
         ("b.pol", lib.to_string()),
         ("a.pol", app.to_string()),
         ("c.pol", other.to_string()),
