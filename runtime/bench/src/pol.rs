@@ -263,8 +263,9 @@ pub fn generated_project(lines: usize) -> Vec<(String, String)> {
 }
 
 /// The JIT, through the embedding API (`Engine` with `EngineKind::Jit`).
-/// Its eval-only time includes laying the decoded input out as a frame:
-/// the JIT has no decoder of its own yet.
+/// Its decoded input is a prepared input (`Engine::prepare_json`): decoded
+/// and laid out as the native code's frame once, so eval-only times the
+/// native evaluation alone, as the peers' eval-only rows time theirs.
 #[derive(Debug)]
 pub struct PolJit {
     engine: pol_runtime::Engine,
@@ -273,7 +274,7 @@ pub struct PolJit {
 impl PolEngine for PolJit {
     const NAME: &'static str = "pol-jit";
     type Entry = pol_runtime::Entrypoint;
-    type Input = Value;
+    type Input = pol_runtime::PreparedInput;
     type Scratch = ();
     type Output<'a> = Decision;
 
@@ -292,22 +293,20 @@ impl PolEngine for PolJit {
 
     fn scratch(&self) {}
 
-    fn decode(&self, entry: pol_runtime::Entrypoint, json: &[u8]) -> Value {
-        let program = self.engine.program();
-        let index = self.engine.entrypoint_index(entry).expect("entrypoint") as usize;
-        let policy = &program.policies[index];
-        decode_json(program, &policy.input, json, &Limits::default())
-            .unwrap_or_else(|e| panic!("benchmark input does not decode: {e}"))
+    fn decode(&self, entry: pol_runtime::Entrypoint, json: &[u8]) -> pol_runtime::PreparedInput {
+        self.engine
+            .prepare_json(entry, json)
+            .unwrap_or_else(|d| panic!("benchmark input does not decode: {:?}", d.error))
     }
 
     fn eval<'a>(
         &'a self,
         _: &'a mut (),
-        entry: pol_runtime::Entrypoint,
-        input: &'a Value,
+        _: pol_runtime::Entrypoint,
+        input: &'a pol_runtime::PreparedInput,
         now: i64,
     ) -> Decision {
-        self.engine.evaluate_value(entry, input.clone(), now)
+        self.engine.evaluate_prepared(input, now)
     }
 
     fn eval_json<'a>(
