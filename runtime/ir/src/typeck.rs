@@ -756,9 +756,12 @@ fn matches_pattern(ty: &Type, pattern: &TypePattern, elem: Option<&Type>) -> boo
         | (TypePattern::Duration, Type::Duration)
         | (TypePattern::Timestamp, Type::Timestamp)
         | (TypePattern::Finding, Type::Finding) => true,
-        (TypePattern::Elem, ty) => {
-            elem.is_some_and(|e| *strip(e) != Type::None && comparable(ty, e) && !is_optional(ty))
-        }
+        // An optional only where the elements are optional themselves
+        // (`zs.intersects(["a", "b"])` with `zs: list<string?>` widens the
+        // literal's elements to `string?`).
+        (TypePattern::Elem, ty) => elem.is_some_and(|e| {
+            *strip(e) != Type::None && comparable(ty, e) && (!is_optional(ty) || is_optional(e))
+        }),
         (TypePattern::List(p), Type::List(t)) | (TypePattern::Set(p), Type::Set(t)) => {
             matches_pattern(t, p, elem)
         }
