@@ -123,16 +123,41 @@ impl Host for HostBuiltins<'_> {
     }
 }
 
-/// `s.contains(t)`, `s.starts_with(t)`, `s.ends_with(t)` on the text where
-/// it lies (no value built, nothing allocated); `None` for other builtins.
+/// `s.contains(t)`, `s.starts_with(t)`, `s.ends_with(t)`, and
+/// `xs.intersects(ys)` over strings, on the values where they lie (no value
+/// built, nothing allocated); `None` for other builtins and other shapes,
+/// which take the general path.
 fn string_test(id: Builtin, args: &[Val<'_>]) -> Option<bool> {
-    let (View::Str(s), View::Str(t)) = (args.first()?.view(), args.get(1)?.view()) else {
-        return None;
-    };
-    match id {
-        Builtin::StrContains => Some(crate::builtins::text::contains(s, t)),
-        Builtin::StrStartsWith => Some(crate::builtins::text::starts_with(s, t)),
-        Builtin::StrEndsWith => Some(crate::builtins::text::ends_with(s, t)),
+    let (a, b) = (args.first()?.view(), args.get(1)?.view());
+    match (id, a, b) {
+        (Builtin::StrContains, View::Str(s), View::Str(t)) => {
+            Some(crate::builtins::text::contains(s, t))
+        }
+        (Builtin::StrStartsWith, View::Str(s), View::Str(t)) => {
+            Some(crate::builtins::text::starts_with(s, t))
+        }
+        (Builtin::StrEndsWith, View::Str(s), View::Str(t)) => {
+            Some(crate::builtins::text::ends_with(s, t))
+        }
+        (
+            Builtin::CollIntersects,
+            View::List(xs) | View::Set(xs),
+            View::List(ys) | View::Set(ys),
+        ) => {
+            // As `collections::intersects`: whether some element of `xs`
+            // equals some element of `ys`; strings only (a `none` element
+            // of an optional type takes the general path).
+            for x in xs.iter() {
+                let View::Str(x) = x.view() else { return None };
+                for y in ys.iter() {
+                    let View::Str(y) = y.view() else { return None };
+                    if x == y {
+                        return Some(true);
+                    }
+                }
+            }
+            Some(false)
+        }
         _ => None,
     }
 }
