@@ -7,8 +7,10 @@ docs/performance.md.
 
 Each cell is criterion's median (`new/estimates.json`). "vs fastest peer" is
 the fastest peer's median divided by the Pol engine's (above 1: Pol is
-faster); "vs serde_json" is the Pol engine's JSON-to-decision median divided
-by parsing the same bytes into a `serde_json::Value`. W3 cells add the
+faster), for the JIT (the default engine) and the interpreter; "JIT vs
+interp" is the interpreter's median divided by the JIT's; "vs serde_json" is
+the JIT's JSON-to-decision median divided by parsing the same bytes into a
+`serde_json::Value` (below 2: within the target). W3 cells add the
 throughput over the prompt (eval) or the JSON text (json).
 """
 
@@ -69,7 +71,8 @@ def main():
     if not os.path.isdir(ROOT):
         sys.exit(f"no criterion results in {ROOT}: run the benchmarks first")
     header = ["workload", "mode", "serde_json"] + POL + PEERS + [
-        "fastest peer", "pol-interp vs fastest peer", "pol-interp vs serde_json"]
+        "fastest peer", "pol-jit vs fastest peer", "pol-interp vs fastest peer",
+        "JIT vs interp", "pol-jit vs serde_json"]
     print("| " + " | ".join(header) + " |")
     print("|" + "---|" * len(header))
     for title, key, mode, variant in ROWS:
@@ -80,7 +83,7 @@ def main():
             times[engine], sizes[engine] = load(group, engine, variant)
         peers = {p: times[p] for p in PEERS if times[p] is not None}
         fastest = min(peers, key=peers.get) if peers else None
-        pol = times["pol-interp"]
+        jit, interp = times["pol-jit"], times["pol-interp"]
         row = [title, "eval-only" if mode == "eval" else "JSON → decision"]
         row.append(cell(times["serde_json-value"], sizes["serde_json-value"]) if mode == "json" else "–")
         for engine in POL:
@@ -92,9 +95,11 @@ def main():
             text = cell(times[engine], sizes[engine])
             row.append(f"**{text}**" if engine == fastest else text)
         row.append(fastest or "–")
-        row.append(f"{peers[fastest] / pol:.1f}×" if fastest and pol else "–")
+        for pol in (jit, interp):
+            row.append(f"{peers[fastest] / pol:.1f}×" if fastest and pol else "–")
+        row.append(f"{interp / jit:.1f}×" if jit and interp else "–")
         serde = times["serde_json-value"]
-        row.append(f"{pol / serde:.2f}×" if mode == "json" and pol and serde else "–")
+        row.append(f"{jit / serde:.2f}×" if mode == "json" and jit and serde else "–")
         print("| " + " | ".join(row) + " |")
     extra = []
     for variant in ["benign", "malicious"]:
@@ -106,8 +111,13 @@ def main():
     if ns is not None:
         extra.append(f"Compile a generated 10,000-line policy set (`pol_sema::compile`): {fmt_time(ns)}")
     ns, _ = load("compile", "pol-jit", "10k-lines")
-    extra.append("Compile + JIT of the same set: "
+    extra.append("Load the compiled set into an engine on the JIT (params, verification, "
+                 "regexes and phrase sets, Cranelift): "
                  + (fmt_time(ns) if ns is not None else "pending"))
+    ns, _ = load("compile", "bundle-load", "10k-lines")
+    if ns is not None:
+        extra.append(f"Load a bundle of the same set from bytes (checks, decoding, "
+                     f"verification, JIT): {fmt_time(ns)}")
     print()
     for line in extra:
         print(f"- {line}")
