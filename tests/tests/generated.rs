@@ -3,12 +3,17 @@
 //! case must evaluate to a decision without a panic, with the same decision
 //! from every engine:
 //!
-//! * the reference [`Interpreter`] over the plain [`StdBuiltins`];
-//! * the interpreter over [`CompiledBuiltins`] (phrase sets and regex lists
-//!   of params and hoisted constants compiled once, as the engine does);
-//! * the embedding [`Engine`] on the JIT (JSON in, decision out, host
-//!   params through `set_params_json`): the differential test of the two
-//!   engines.
+//! * the reference interpreter over the plain builtins;
+//! * the interpreter over the compiled builtins (phrase sets and regex
+//!   lists of params and hoisted constants compiled once, as the engine
+//!   does);
+//! * the embedding [`Engine`] on the interpreter and on the JIT (JSON in,
+//!   decision out, host params through `set_params_json`): the
+//!   differential test of the two engines.
+//!
+//! The comparison is `pol_gen::fuzz::differential`, which the
+//! `jit_vs_interp` fuzz target and its bounded run
+//! (`tests/tests/fuzz_bounded.rs`) share.
 //!
 //! Every twentieth seed also compares a cold compile with the incremental
 //! one.
@@ -22,12 +27,9 @@ use std::collections::BTreeMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::{Duration, Instant};
 
-use pol_ir::ir::{PolicyKind, Program, Type};
-use pol_runtime::{
-    CompiledBuiltins, Decision, Engine, Interpreter, Limits, StdBuiltins, Value, compute_params,
-};
+use pol_gen::fuzz::differential::{EXPECTED_WARNINGS, compile_in, evaluate_cases, panic_message};
+use pol_runtime::Engine;
 use pol_sema::Workspace;
-use pol_syntax::Diagnostic;
 
 /// The seeds every run checks.
 const SEEDS: std::ops::Range<u64> = 0..400;
@@ -53,66 +55,6 @@ struct Report {
     evaluating: Duration,
 }
 
-fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
-    if let Some(s) = payload.downcast_ref::<&str>() {
-        (*s).to_string()
-    } else if let Some(s) = payload.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "a panic without a message".to_string()
-    }
-}
-
-/// `pol_sema::compile` on a workspace that is kept from seed to seed, so
-/// the embedded standard library is parsed once per worker: the files of
-/// the previous seed are removed, the new ones set, and the errors and
-/// lowering are those of `compile`.
-fn compile_in(
-    workspace: &mut Workspace,
-    files: &[(String, String)],
-    warnings: &mut Vec<String>,
-) -> Result<Program, Vec<(String, Diagnostic)>> {
-    // Keep the files in the given order (the flattened program follows
-    // it): when the paths differ, start from no files.
-    let paths: Vec<String> = workspace
-        .files()
-        .iter()
-        .map(|f| f.path(workspace.db()).clone())
-        .collect();
-    if !paths.iter().eq(files.iter().map(|(p, _)| p)) {
-        for path in paths {
-            workspace.remove_file(&path);
-        }
-    }
-    workspace.set_files(files.iter().cloned());
-    let diagnostics = workspace.diagnostics();
-    warnings.extend(
-        diagnostics
-            .iter()
-            .flat_map(|(_, ds)| ds.iter())
-            .filter(|d| !d.is_error())
-            .map(|d| d.code.to_string()),
-    );
-    let errors: Vec<(String, Diagnostic)> = diagnostics
-        .into_iter()
-        .flat_map(|(path, diagnostics)| {
-            diagnostics
-                .into_iter()
-                .filter(|d| d.is_error())
-                .map(move |d| (path.clone(), d))
-        })
-        .collect();
-    if !errors.is_empty() {
-        return Err(errors);
-    }
-    pol_sema::lower::lower(&workspace.checked()).map_err(|e| {
-        vec![(
-            String::new(),
-            Diagnostic::error("pol::lower::internal", e.to_string()),
-        )]
-    })
-}
-
 /// Runs one seed: check, load, evaluate every case on every engine.
 fn run_seed(
     seed: u64,
@@ -128,10 +70,9 @@ fn run_seed(
         compile_in(workspace, &generated.files, &mut warnings)
     }));
     for w in warnings {
-        // Expected: unused lets, rules after an unconditional return. Any
-        // other warning means the checker typed something otherwise than
-        // the generator: look at it.
-        if w != "pol::check::unused_let" && w != "pol::check::unreachable_rule" {
+        // Any warning but the expected ones means the checker typed
+        // something otherwise than the generator: look at it.
+        if !EXPECTED_WARNINGS.contains(&w.as_str()) {
             fail(format!("unexpected warning {w}"));
         }
         *report.outcomes.entry(format!("warning {w}")).or_insert(0) += 1;
@@ -187,268 +128,6 @@ fn run_seed(
     }
     report.evaluating += started.elapsed();
     report.failures.extend(failures);
-}
-
-fn evaluate_cases(
-    program: &Program,
-    generated: &pol_gen::Generated,
-    fail: &mut dyn FnMut(String),
-    record: &mut dyn FnMut(String, String),
-) {
-    let mut params = match compute_params(program, &StdBuiltins) {
-        Ok(p) => p,
-        Err(e) => return fail(format!("the params do not compute: {e}")),
-    };
-    // The host's param values, decoded as `Engine::set_params_json` does.
-    if let Some(json) = &generated.params {
-        let object: serde_json::Map<String, serde_json::Value> =
-            serde_json::from_str(json).expect("the generator writes a JSON object");
-        for (name, value) in object {
-            let Some(i) = program.params.iter().position(|p| p.name == name) else {
-                return fail(format!("no param `{name}`"));
-            };
-            let bytes = serde_json::to_vec(&value).expect("serializes");
-            match pol_runtime::decode_json(
-                program,
-                &program.params[i].ty,
-                &bytes,
-                &Limits::default(),
-            ) {
-                Ok(v) => params[i] = v,
-                Err(e) => return fail(format!("param `{name}` = {value}: {e}")),
-            }
-        }
-    }
-    // Precompile the program's own string collections (the standard
-    // library's are the same in every program and slow to compile
-    // unoptimized; the engine below compiles them too).
-    let own: Vec<Value> = params
-        .iter()
-        .zip(&program.params)
-        .map(|(v, p)| {
-            if p.name.starts_with("std.") {
-                Value::None
-            } else {
-                v.clone()
-            }
-        })
-        .collect();
-    let compiled = CompiledBuiltins::for_params(&own);
-    let plain = Interpreter::with_params(program, &StdBuiltins, &params);
-    let fast = Interpreter::with_params(program, &compiled, &params);
-    // Every seed also runs on the JIT, through the embedding API: the
-    // differential test of the two engines.
-    let engine = {
-        let mut engine = match Engine::new(program.clone())
-            .and_then(|e| e.with_kind(pol_runtime::EngineKind::Jit))
-        {
-            Ok(e) => e,
-            Err(e) => return fail(format!("the program does not load on the JIT: {e}")),
-        };
-        if let Some(json) = &generated.params
-            && let Err(e) = engine.set_params_json(json.as_bytes())
-        {
-            return fail(format!("the engine refuses the params {json}: {e}"));
-        }
-        Some(engine)
-    };
-    for (entry, json) in &generated.cases {
-        let Some(index) = program.policies.iter().position(|p| &p.name == entry) else {
-            fail(format!("no entrypoint `{entry}`"));
-            continue;
-        };
-        let index = index as u32;
-        let decode = || {
-            pol_runtime::decode_json(
-                program,
-                &program.policies[index as usize].input,
-                json.as_bytes(),
-                &Limits::default(),
-            )
-        };
-        let run = |interpreter: &dyn Fn(Value) -> Decision| match decode() {
-            Ok(value) => interpreter(value),
-            Err(e) => Decision::error(index, e.to_string()),
-        };
-        let mut decisions: Vec<(&str, Result<Decision, String>)> = Vec::new();
-        let mut attempt = |name: &'static str, f: &dyn Fn() -> Decision| {
-            let d = catch_unwind(AssertUnwindSafe(f)).map_err(|p| panic_message(&*p));
-            decisions.push((name, d));
-        };
-        attempt("interpreter", &|| {
-            run(&|v| plain.evaluate(index, v, generated.now))
-        });
-        attempt("compiled builtins", &|| {
-            run(&|v| fast.evaluate(index, v, generated.now))
-        });
-        if let Some(engine) = &engine {
-            attempt("engine", &|| {
-                let ep = engine.entrypoint(entry).expect("entrypoint");
-                engine.evaluate_json(ep, json.as_bytes(), generated.now)
-            });
-        }
-        let mut reference: Option<serde_json::Value> = None;
-        for (name, d) in decisions {
-            let decision = match d {
-                Ok(d) => d,
-                Err(message) => {
-                    fail(format!(
-                        "`{entry}` on {json}: the {name} panicked: {message}"
-                    ));
-                    continue;
-                }
-            };
-            if decision.error.is_some()
-                && (decision.is_allowed()
-                    || !decision.fired.iter().all(|w| *w == 0)
-                    || !decision.redactions.is_empty())
-            {
-                fail(format!(
-                    "`{entry}` on {json}: the {name}'s error is not a bare deny: {decision:?}"
-                ));
-            }
-            match value_problem(program, index, &decision) {
-                None => {}
-                Some(Problem::NoneInValue) => fail(format!(
-                    "`{entry}` on {json}: the {name}'s value has `none` where its type has no room for it"
-                )),
-                Some(Problem::Other(problem)) => {
-                    fail(format!(
-                        "`{entry}` on {json}: the {name}'s decision: {problem}"
-                    ));
-                }
-            }
-            let rendered = pol_runtime::report::decision_json(program, &decision);
-            match &reference {
-                None => {
-                    let kind = match &decision.error {
-                        // The error without the policy name and details.
-                        Some(e) => {
-                            let e = e.split_once(": ").map_or(e.as_str(), |(_, m)| m);
-                            let e: String = e
-                                .chars()
-                                .take_while(|c| !c.is_ascii_digit() && *c != '`' && *c != '"')
-                                .collect();
-                            format!("error: {}", e.trim())
-                        }
-                        None if decision.is_allowed() => "allow".to_string(),
-                        None => "deny".to_string(),
-                    };
-                    record(kind, format!("{entry}: {:?}", decision.error));
-                    reference = Some(rendered);
-                }
-                Some(first) => {
-                    if let Some(problem) = compare(first, &rendered) {
-                        fail(format!(
-                            "`{entry}` on {json}: the {name} disagrees with the interpreter: {problem}\n  interpreter: {first}\n  {name}: {rendered}"
-                        ));
-                    }
-                }
-            }
-        }
-    }
-}
-
-/// Whether a decision's value is what the policy's kind promises: none
-/// for a decision policy or after an error, otherwise a value of the
-/// declared type (`none` only where the type is optional).
-fn value_problem(program: &Program, policy: u32, decision: &Decision) -> Option<Problem> {
-    let expected = match &program.policies[policy as usize].kind {
-        PolicyKind::Decision { .. } => None,
-        PolicyKind::Value { ty, .. } => Some(ty.clone()),
-        PolicyKind::Filter { elem } => Some(Type::List(Box::new(elem.clone()))),
-    };
-    let other = |s: String| Some(Problem::Other(s));
-    match (expected, &decision.value, &decision.error) {
-        (_, None, Some(_)) | (None, None, None) => None,
-        (_, Some(v), Some(_)) => other(format!("a value ({v:?}) next to an error")),
-        (None, Some(v), None) => other(format!("a decision policy with a value ({v:?})")),
-        (Some(_), None, None) => other("no value and no error".to_string()),
-        (Some(ty), Some(v), None) => {
-            if fits(program, &ty, v, false) {
-                None
-            } else if fits(program, &ty, v, true) {
-                // `none` where the type has no room for it: what `.value`
-                // of a failed policy gives (see `KNOWN_VALUE_BUG`).
-                Some(Problem::NoneInValue)
-            } else {
-                other(format!(
-                    "the value {v:?} does not have the declared type {ty:?}"
-                ))
-            }
-        }
-    }
-}
-
-/// What is wrong with a decision's value.
-enum Problem {
-    /// A `none` in a position whose type is not optional.
-    NoneInValue,
-    Other(String),
-}
-
-/// The known interpreter bug that puts `none` into values of types that
-/// have no room for it (`pol_gen::KNOWN_BUGS`, reproduced by
-/// `known_bug_value_of_a_failed_policy`). Cases that show only this are
-/// counted under this name, not failed; any other wrong value fails.
-const KNOWN_VALUE_BUG: &str = "known bug: `.value` of a failed policy is none";
-
-/// Whether `value` has type `ty` (with `none_anywhere`, `none` fits every
-/// type).
-fn fits(program: &Program, ty: &Type, value: &Value, none_anywhere: bool) -> bool {
-    match (ty, value) {
-        (Type::Optional(_), Value::None) => true,
-        (_, Value::None) if none_anywhere => true,
-        (Type::Optional(t), v) => fits(program, t, v, none_anywhere),
-        (Type::Bool, Value::Bool(_))
-        | (Type::Int, Value::Int(_))
-        | (Type::Float, Value::Float(_))
-        | (Type::String, Value::String(_))
-        | (Type::Duration, Value::Duration(_))
-        | (Type::Timestamp, Value::Timestamp(_))
-        | (Type::Finding, Value::Finding(_)) => true,
-        (Type::Enum(id), Value::Variant(i)) => program
-            .enums
-            .get(id.0 as usize)
-            .is_some_and(|e| (*i as usize) < e.variants.len()),
-        (Type::Schema(id), Value::Record(fields)) => {
-            program.schemas.get(id.0 as usize).is_some_and(|s| {
-                s.fields.len() == fields.len()
-                    && s.fields
-                        .iter()
-                        .zip(fields.iter())
-                        .all(|(f, v)| fits(program, &f.ty, v, none_anywhere))
-            })
-        }
-        (Type::List(t), Value::List(items)) | (Type::Set(t), Value::Set(items)) => {
-            items.iter().all(|v| fits(program, t, v, none_anywhere))
-        }
-        (Type::Map(t), Value::Map(entries)) => {
-            entries.values().all(|v| fits(program, t, v, none_anywhere))
-        }
-        _ => false,
-    }
-}
-
-/// Compares two engines' decisions, rendered as the JSON hosts receive.
-///
-/// Every decision is rendered with `pol_runtime::report::decision_json` and
-/// must equal the reference interpreter's (`==` on the JSON, error messages
-/// included: the JIT reproduces the interpreter's exact messages). One
-/// caveat: the JSON renders NaN and both infinities as `null`, so a float
-/// that is NaN in one engine and infinite in the other compares equal (the
-/// generator computes both).
-fn compare(a: &serde_json::Value, b: &serde_json::Value) -> Option<String> {
-    if a == b {
-        return None;
-    }
-    let keys: Vec<&String> = a
-        .as_object()
-        .into_iter()
-        .flat_map(|o| o.keys())
-        .filter(|k| a.get(k.as_str()) != b.get(k.as_str()))
-        .collect();
-    Some(format!("they differ in {keys:?}"))
 }
 
 #[test]
@@ -545,15 +224,6 @@ fn run_seeds(seeds: std::ops::Range<u64>) -> Report {
         total.compiling,
         total.evaluating,
     );
-    if let Some(n) = total.outcomes.get(KNOWN_VALUE_BUG) {
-        eprintln!(
-            "{n} evaluations hit the {KNOWN_VALUE_BUG} (e.g. {})",
-            total
-                .examples
-                .get(KNOWN_VALUE_BUG)
-                .map_or("", String::as_str)
-        );
-    }
     if std::env::var_os("POL_GEN_COVERAGE").is_some() {
         for (k, v) in &total.coverage {
             eprintln!("{v:>8} {k}");

@@ -17,14 +17,16 @@
 //! assert!(!generated.cases.is_empty());
 //! ```
 //!
-//! A cargo-fuzz target needs nothing else:
+//! With the `fuzz` feature, `pol_gen::fuzz` holds the bodies of the cargo-fuzz
+//! targets in `fuzz/` (which call them on libFuzzer's bytes) and of their
+//! bounded runs in the test suite, and `pol_gen::fuzz::differential` the
+//! comparison of the engines that `tests/tests/generated.rs` uses too:
 //!
 //! ```ignore
 //! fuzz_target!(|data: &[u8]| {
 //!     let mut u = arbitrary::Unstructured::new(data);
 //!     let Ok(generated) = pol_gen::generate(&mut u) else { return };
-//!     let program = pol_sema::compile(generated.files).expect("generated programs check");
-//!     // ... evaluate `generated.cases` at `generated.now` on each engine, compare.
+//!     // ... `pol_gen::fuzz::JitVsInterpTarget::run_generated(&generated)`.
 //! });
 //! ```
 //!
@@ -93,6 +95,8 @@ use std::collections::BTreeMap;
 use arbitrary::Unstructured;
 
 mod expr;
+#[cfg(feature = "fuzz")]
+pub mod fuzz;
 mod input;
 mod items;
 mod model;
