@@ -23,7 +23,9 @@ fn allocations(source: &str, entry: &str, json: &str) -> (f64, f64, bool) {
             std::hint::black_box(engine.evaluate_json(entry, json.as_bytes(), 0));
         }
     });
-    let prepared = engine.prepare_json(entry, json.as_bytes()).expect("decodes");
+    let prepared = engine
+        .prepare_json(entry, json.as_bytes())
+        .expect("decodes");
     for _ in 0..100 {
         std::hint::black_box(engine.evaluate_prepared(&prepared, 0));
     }
