@@ -350,3 +350,63 @@ fn an_input_over_the_cost_budget_is_denied_naming_the_bound_and_the_budget() {
     let value: InputSizes = sizes(31);
     assert!(engines[1].admit(entry, &value).is_err());
 }
+
+/// The standard builtins, except that `pii.scan` fails, counting its calls.
+struct CountingFailure(Arc<std::sync::atomic::AtomicUsize>);
+
+impl Builtins for CountingFailure {
+    fn call(&self, id: Builtin, args: &[Value]) -> Result<Value, EvalError> {
+        if id != Builtin::PiiScan {
+            return StdBuiltins.call(id, args);
+        }
+        self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Err(EvalError("detector unavailable".into()))
+    }
+}
+
+#[test]
+fn a_failing_let_is_computed_once_per_evaluation_on_both_engines() {
+    // `one` reads the let, and `batch` calls `one` for each item: every
+    // call fails with the let's error, but the let is computed once.
+    let source = r#"package t
+import std.pii
+
+schema Item { text: string }
+schema Batch { items: list<Item> }
+
+let scanned = pii.scan("a fixed text")
+
+policy one(i: Item) -> Decision {
+  default allow "fine"
+  deny "personal data" when not scanned.is_empty()
+}
+
+policy batch(b: Batch) -> Decision {
+  default deny "some item is not allowed"
+  allow "every item is allowed" when all i in b.items: one(i).allowed
+  alert low "items not allowed" when (count i in b.items: not one(i).allowed) > 0
+}
+"#;
+    let program = pol_sema::compile([("t.pol".to_string(), source.to_string())]).expect("compiles");
+    let input = br#"{"items": [{"text": "a"}, {"text": "b"}, {"text": "c"}, {"text": "d"}]}"#;
+    let mut decisions = Vec::new();
+    for kind in [EngineKind::Interpreter, EngineKind::Jit] {
+        let calls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let engine =
+            Engine::with_builtins(program.clone(), Arc::new(CountingFailure(calls.clone())))
+                .and_then(|e| e.with_kind(kind))
+                .expect("loads");
+        // Loading tries the let once (it reads no input), and keeps no value.
+        let before = calls.load(std::sync::atomic::Ordering::Relaxed);
+        let decision = engine.evaluate_json(engine.entrypoint("t.batch").unwrap(), input, 0);
+        let during = calls.load(std::sync::atomic::Ordering::Relaxed) - before;
+        assert_eq!(
+            during, 1,
+            "{kind:?} computed the failing let {during} times"
+        );
+        let decision = engine.decision_json(&decision);
+        assert_eq!(decision["effect"], "deny", "{decision}");
+        decisions.push(decision);
+    }
+    assert_eq!(decisions[0], decisions[1]);
+}

@@ -329,6 +329,9 @@ struct V {
 /// depth; this guards hand-made programs).
 const MAX_DEPTH: usize = 512;
 
+/// A let's state byte once its computation failed (see `let_function`).
+pub(crate) const LET_FAILED: i64 = 2;
+
 struct FnGen<'a, 'f> {
     b: FunctionBuilder<'f>,
     module: &'a mut JITModule,
@@ -538,9 +541,20 @@ impl<'a, 'f> FnGen<'a, 'f> {
             .ok_or_else(|| codegen_error(format!("no node {}", id.0)))
     }
 
-    fn finish(mut self) {
+    fn finish(self) {
+        self.finish_with(None);
+    }
+
+    /// Fills the error exit and finalizes the function; a let's error exit
+    /// (`failing_let`) records the failure before leaving.
+    fn finish_with(mut self, failing_let: Option<u32>) {
         self.b.switch_to_block(self.error);
         self.b.seal_block(self.error);
+        if let Some(index) = failing_let {
+            let ctx = self.ctx;
+            let which = self.iconst(i64::from(index));
+            self.call(shims::let_failed as *const () as usize, &[ctx, which]);
+        }
         let one = self.iconst(1);
         self.b.ins().return_(&[one]);
         self.b.seal_all_blocks();
@@ -551,13 +565,31 @@ impl<'a, 'f> FnGen<'a, 'f> {
     // ---------------------------------------------------------- functions
 
     fn let_function(mut self, index: u32) -> Result<()> {
-        // Computed at most once per evaluation: the state byte says so.
+        // Computed at most once per evaluation, failed or not: the state
+        // byte is 0 before, 1 once computed, 2 once failed (the error kept
+        // by the run, given again to every later reader, as the
+        // interpreter does).
         let ctx = self.ctx;
         let state_base = self.b.ins().load(I64, flags(), ctx, CTX_LET_STATE);
         let state = self.b.ins().uload8(I64, flags(), state_base, index as i32);
         let compute = self.b.create_block();
+        let known = self.b.create_block();
+        let refail = self.b.create_block();
         let done = self.b.create_block();
-        self.b.ins().brif(state, done, &[], compute, &[]);
+        self.b.ins().brif(state, known, &[], compute, &[]);
+        self.b.switch_to_block(known);
+        self.b.seal_block(known);
+        let failed = self.b.ins().icmp_imm_s(IntCC::Equal, state, LET_FAILED);
+        self.b.ins().brif(failed, refail, &[], done, &[]);
+        self.b.switch_to_block(refail);
+        self.b.seal_block(refail);
+        let which = self.iconst(i64::from(index));
+        self.call(
+            shims::let_failed_before as *const () as usize,
+            &[ctx, which],
+        );
+        let one = self.iconst(1);
+        self.b.ins().return_(&[one]);
         self.b.switch_to_block(compute);
         self.b.seal_block(compute);
         let root = self
@@ -574,7 +606,7 @@ impl<'a, 'f> FnGen<'a, 'f> {
         self.b.seal_block(done);
         let zero = self.iconst(0);
         self.b.ins().return_(&[zero]);
-        self.finish();
+        self.finish_with(Some(index));
         Ok(())
     }
 

@@ -369,6 +369,8 @@ pub(crate) struct Run<'a> {
     host: &'a dyn Host,
     arena: &'a Arena,
     error: RefCell<Option<String>>,
+    /// The lets that failed in this evaluation, with their errors.
+    failed_lets: RefCell<Vec<(u32, String)>>,
 }
 
 /// The outcome of evaluating a policy natively: the runtime turns it into
@@ -597,6 +599,7 @@ impl JitProgram {
             host,
             arena,
             error: RefCell::new(None),
+            failed_lets: RefCell::new(Vec::new()),
         };
         let mut ctx = Ctx {
             params: params.slots.as_ptr(),

@@ -524,6 +524,38 @@ pub(crate) extern "C" fn block(ctx: *mut Ctx, policy: u64) -> u64 {
     new_block(run.jit, run.arena, policy as u32) as u64
 }
 
+/// A let's computation failed: keeps its error for later readers and marks
+/// the let failed. Returns 0; the let's code then fails.
+pub(crate) extern "C" fn let_failed(ctx: *mut Ctx, index: u64) -> u64 {
+    // SAFETY: generated code passes its own context.
+    let run = unsafe { run(ctx) };
+    let status = guarded(run, "a failing let", || {
+        let message = run.error.borrow().clone().unwrap_or_default();
+        run.failed_lets.borrow_mut().push((index as u32, message));
+        // SAFETY: generated code passes the index of one of the program's
+        // lets, and the state bytes are sized for them.
+        unsafe { *(*ctx).let_state.add(index as usize) = crate::codegen::LET_FAILED as u8 };
+        0
+    });
+    u64::from(status)
+}
+
+/// A let read after it failed in this evaluation: its error again.
+pub(crate) extern "C" fn let_failed_before(ctx: *mut Ctx, index: u64) -> u64 {
+    // SAFETY: generated code passes its own context.
+    let run = unsafe { run(ctx) };
+    let message = run
+        .failed_lets
+        .borrow()
+        .iter()
+        .find(|(i, _)| u64::from(*i) == index)
+        .map(|(_, message)| message.clone());
+    u64::from(fail(
+        run,
+        message.unwrap_or_else(|| "evaluation failed".into()),
+    ))
+}
+
 /// After a called policy failed: its decision becomes a deny carrying the
 /// error (as the interpreter's `Decision::error`), and the caller goes on.
 pub(crate) extern "C" fn callee_failed(
