@@ -85,6 +85,10 @@ struct HostBuiltins<'b> {
 }
 
 impl Host for HostBuiltins<'_> {
+    fn standard_string_tests(&self) -> bool {
+        self.builtins.standard_string_tests()
+    }
+
     fn builtin<'a>(
         &self,
         id: Builtin,

@@ -1,8 +1,9 @@
-//! The JIT runs the string tests and `intersects` over strings on the
-//! values where they lie; the interpreter calls the builtins. Both must
-//! decide alike on every shape: present and absent optionals, empty
-//! strings and collections, lists of optional strings, a custom builtin
-//! table (which never takes the borrowed path).
+//! The JIT runs the string tests, `intersects` over strings and `in` over
+//! lists and sets of scalars or strings natively, on the values where they
+//! lie; the interpreter calls the builtins. Both must decide alike on every
+//! shape: present and absent optionals, empty strings and collections,
+//! lists of optional elements, and a host's own builtin table (whose
+//! string tests the JIT must call instead of running its own).
 
 use pol_runtime::{Engine, EngineKind};
 
@@ -63,4 +64,141 @@ fn both_engines_decide_string_tests_alike() {
             "{reason} never fired"
         );
     }
+}
+
+/// Membership runs natively too: scalars compared word by word, strings
+/// by a shim. Both engines must agree on optional needles and elements,
+/// absent collections, empty strings and enums.
+const MEMBERSHIP: &str = r#"package t
+enum Level { low, mid, high }
+schema In {
+  n: int,
+  m: int?,
+  ns: list<int>,
+  ms: set<int?>,
+  os: list<int>?,
+  level: Level,
+  levels: set<Level>,
+  s: string,
+  ss: set<string>,
+  flag: bool,
+}
+policy p(i: In) -> Decision {
+  default deny "no"
+  allow "int" when i.n in i.ns
+  allow "optional int" when i.m in i.ms
+  deny "absent list" when i.n in (i.os ?? [])
+  allow "present list" when i.n in (i.os ?? [7]) and i.n != 7
+  allow "enum" when i.level in i.levels
+  allow "constant enums" when i.level in { Level.low, Level.high }
+  allow "string" when i.s in i.ss
+  deny "constant strings" when i.s in ["", "x"]
+  allow "bool" when i.flag in [true]
+}
+"#;
+
+#[test]
+fn both_engines_decide_membership_alike() {
+    let program =
+        pol_sema::compile([("t.pol".to_string(), MEMBERSHIP.to_string())]).expect("compiles");
+    let jit = Engine::new(program.clone())
+        .and_then(|e| e.with_kind(EngineKind::Jit))
+        .expect("jit");
+    let interp = Engine::new(program)
+        .and_then(|e| e.with_kind(EngineKind::Interpreter))
+        .expect("interp");
+    let entry = jit.entrypoint("t.p").expect("entry");
+    let mut outcomes = std::collections::BTreeSet::new();
+    let mut cases = 0;
+    for (n, ns) in [(0, "[]"), (1, "[1]"), (2, "[1, 3]"), (-1, "[-1, 0]")] {
+        for (m, ms) in [
+            ("null", "[]"),
+            ("null", "[null]"),
+            ("2", "[null, 2]"),
+            ("2", "[3]"),
+        ] {
+            for os in ["null", "[]", "[0, 2]"] {
+                for (level, levels) in [("\"low\"", "[]"), ("\"mid\"", "[\"mid\", \"high\"]")] {
+                    for (s, ss) in [
+                        ("\"\"", "[\"\"]"),
+                        ("\"a\"", "[\"ab\", \"b\"]"),
+                        ("\"x\"", "[\"x\"]"),
+                    ] {
+                        let flag = cases % 2 == 0;
+                        let json = format!(
+                            r#"{{"n": {n}, "m": {m}, "ns": {ns}, "ms": {ms}, "os": {os}, "level": {level}, "levels": {levels}, "s": {s}, "ss": {ss}, "flag": {flag}}}"#
+                        );
+                        let a = jit.decision_json(&jit.evaluate_json(entry, json.as_bytes(), 0));
+                        let b =
+                            interp.decision_json(&interp.evaluate_json(entry, json.as_bytes(), 0));
+                        assert_eq!(a, b, "{json}");
+                        assert!(a["error"].is_null(), "{json}: {a}");
+                        outcomes.insert(a["rules"].to_string());
+                        cases += 1;
+                    }
+                }
+            }
+        }
+    }
+    assert_eq!(cases, 4 * 4 * 3 * 2 * 3);
+    let reasons = [
+        "int",
+        "optional int",
+        "absent list",
+        "present list",
+        "enum",
+        "constant enums",
+        "string",
+        "constant strings",
+        "bool",
+    ];
+    for reason in reasons {
+        assert!(
+            outcomes
+                .iter()
+                .any(|o| o.contains(&format!("\"reason\":\"{reason}\""))),
+            "{reason} never fired"
+        );
+    }
+}
+
+/// A host's own `contains` (here: ignoring case) replaces the standard one
+/// on both engines: the JIT's native string tests give way to it.
+#[test]
+fn a_substituted_string_test_is_honoured_by_the_jit() {
+    use pol_runtime::{Builtins, EvalError, StdBuiltins, Value};
+    use std::sync::Arc;
+
+    struct Folding;
+    impl Builtins for Folding {
+        fn call(&self, id: pol_ir::Builtin, args: &[Value]) -> Result<Value, EvalError> {
+            match (id, args) {
+                (pol_ir::Builtin::StrContains, [Value::String(s), Value::String(t)]) => {
+                    Ok(Value::Bool(s.to_lowercase().contains(&t.to_lowercase())))
+                }
+                _ => StdBuiltins.call(id, args),
+            }
+        }
+    }
+
+    let program = pol_sema::compile([("t.pol".to_string(), POLICY.to_string())]).expect("compiles");
+    let json = br#"{"s": "ABZ", "t": "b", "xs": [], "ys": [], "zs": []}"#;
+    let mut decisions = Vec::new();
+    for kind in [EngineKind::Interpreter, EngineKind::Jit] {
+        let engine = Engine::with_builtins(program.clone(), Arc::new(Folding))
+            .and_then(|e| e.with_kind(kind))
+            .expect("loads");
+        let entry = engine.entrypoint("t.p").expect("entry");
+        let decision = engine.decision_json(&engine.evaluate_json(entry, json, 0));
+        assert_eq!(decision["effect"], "allow", "{kind:?}: {decision}");
+        decisions.push(decision);
+    }
+    assert_eq!(decisions[0], decisions[1]);
+    // The standard `contains` is case-sensitive: the same input is denied.
+    let standard = Engine::new(program)
+        .and_then(|e| e.with_kind(EngineKind::Jit))
+        .expect("loads");
+    let entry = standard.entrypoint("t.p").expect("entry");
+    let decision = standard.decision_json(&standard.evaluate_json(entry, json, 0));
+    assert_eq!(decision["effect"], "deny", "{decision}");
 }

@@ -20,6 +20,7 @@ use cranelift_codegen::settings::{self, Configurable};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
 use cranelift_jit::{JITBuilder, JITModule};
 use cranelift_module::{FuncId, Linkage, Module, default_libcall_names};
+use pol_ir::Builtin;
 use pol_ir::ir::{
     Action, BinaryOp, Body, CollectionKind, Const, DecisionMember, Effect, FindingField, NodeId,
     Op, Ordered, PolicyKind, Program, QuantKind, Type, UnaryOp,
@@ -328,6 +329,62 @@ struct V {
 /// The deepest expression compiled (the front end bounds expression
 /// depth; this guards hand-made programs).
 const MAX_DEPTH: usize = 512;
+
+/// The string tests native code runs without going through the host (see
+/// [`shims::string_test`]); the discriminant is the shim's code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum StringTest {
+    Contains = 0,
+    StartsWith = 1,
+    EndsWith = 2,
+    Intersects = 3,
+}
+
+impl StringTest {
+    /// The test for a call of `id` with arguments of `types`: strings, or
+    /// collections of strings for `intersects` (no optional anywhere).
+    fn of(id: Builtin, types: &[Type]) -> Option<StringTest> {
+        let strings = |t: &Type| match t {
+            Type::List(e) | Type::Set(e) => **e == Type::String,
+            _ => false,
+        };
+        match (id, types) {
+            (Builtin::StrContains, [Type::String, Type::String]) => Some(StringTest::Contains),
+            (Builtin::StrStartsWith, [Type::String, Type::String]) => Some(StringTest::StartsWith),
+            (Builtin::StrEndsWith, [Type::String, Type::String]) => Some(StringTest::EndsWith),
+            (Builtin::CollIntersects, [x, y]) if strings(x) && strings(y) => {
+                Some(StringTest::Intersects)
+            }
+            _ => None,
+        }
+    }
+}
+
+/// The element type of a list or set type, or of an optional one.
+fn element_type(coll: &Type) -> Option<&Type> {
+    match coll {
+        Type::List(e) | Type::Set(e) => Some(e),
+        Type::Optional(inner) => match &**inner {
+            Type::List(e) | Type::Set(e) => Some(e),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// Whether two values of type `ty` are equal exactly when both words of
+/// their slots are (scalars other than floats, `none`, and their
+/// optionals).
+fn scalar_words(ty: &Type) -> bool {
+    let inner = match ty {
+        Type::Optional(t) => &**t,
+        t => t,
+    };
+    matches!(
+        inner,
+        Type::Bool | Type::Int | Type::Duration | Type::Timestamp | Type::Enum(_) | Type::None
+    )
+}
 
 /// A let's state byte once its computation failed (see `let_function`).
 pub(crate) const LET_FAILED: i64 = 2;
@@ -1220,58 +1277,112 @@ impl<'a, 'f> FnGen<'a, 'f> {
                     values.push(self.expr(*arg)?);
                     types.push(self.node_type(*arg)?.clone());
                 }
-                let site = self.tables.sites.len() as i64;
-                self.tables.sites.push(Site {
-                    id: *id,
-                    args: types,
-                    ret: ty.clone(),
-                });
-                let area = self.stack(values.len() as u32);
-                for (i, v) in values.iter().enumerate() {
-                    self.store_slot(*v, area, i as i32 * 16);
+                if let Some(test) = StringTest::of(*id, &types) {
+                    return self.string_test(test, *id, &values, types, ty);
                 }
-                let out = self.stack(1);
-                let site = self.iconst(site);
-                let ctx = self.ctx;
-                let status = self.call(
-                    shims::builtin as *const () as usize,
-                    &[ctx, site, area, out],
-                );
-                self.check(status);
-                Ok(self.load_slot(out, 0))
+                self.builtin_call(*id, &values, types, ty)
             }
-            Op::CallPolicy { policy, input } => {
-                let arg = self.expr(*input)?;
-                let func = *self
-                    .ids
-                    .policies
-                    .get(*policy as usize)
-                    .ok_or_else(|| codegen_error(format!("no policy {policy}")))?;
-                let area = self.stack(1);
-                self.store_slot(arg, area, 0);
-                let ctx = self.ctx;
-                let index = self.iconst(i64::from(*policy));
-                let block = self.call(shims::block as *const () as usize, &[ctx, index]);
-                let fref = self.module.declare_func_in_func(func, self.b.func);
-                let call = self.b.ins().call(fref, &[ctx, area, block]);
-                let status = self.b.inst_results(call)[0];
-                // A failing callee does not fail the caller: its decision
-                // carries the error.
-                let failed = self.b.create_block();
-                let done = self.b.create_block();
-                self.b.ins().brif(status, failed, &[], done, &[]);
-                self.b.switch_to_block(failed);
-                self.b.seal_block(failed);
-                self.call(
-                    shims::callee_failed as *const () as usize,
-                    &[ctx, block, index],
-                );
-                self.b.ins().jump(done, &[]);
-                self.b.switch_to_block(done);
-                self.b.seal_block(done);
-                Ok(self.scalar(block))
-            }
+            Op::CallPolicy { policy, input } => self.call_policy(*policy, *input),
         }
+    }
+
+    /// A call of builtin `id` through the host (see [`shims::builtin`]).
+    fn builtin_call(
+        &mut self,
+        id: Builtin,
+        values: &[V],
+        types: Vec<Type>,
+        ty: &Type,
+    ) -> Result<V> {
+        let site = self.tables.sites.len() as i64;
+        self.tables.sites.push(Site {
+            id,
+            args: types,
+            ret: ty.clone(),
+        });
+        let area = self.stack(values.len() as u32);
+        for (i, v) in values.iter().enumerate() {
+            self.store_slot(*v, area, i as i32 * 16);
+        }
+        let out = self.stack(1);
+        let site = self.iconst(site);
+        let ctx = self.ctx;
+        let status = self.call(
+            shims::builtin as *const () as usize,
+            &[ctx, site, area, out],
+        );
+        self.check(status);
+        Ok(self.load_slot(out, 0))
+    }
+    /// `s.contains(t)` and its kin on the values where they lie (see
+    /// [`shims::string_test`]); when the host substituted its own builtins,
+    /// the shim says so and the call goes through the host after all.
+    fn string_test(
+        &mut self,
+        test: StringTest,
+        id: Builtin,
+        values: &[V],
+        types: Vec<Type>,
+        ty: &Type,
+    ) -> Result<V> {
+        let (x, y) = (values[0], values[1]);
+        let ctx = self.ctx;
+        let code = self.iconst(test as i64);
+        let r = self.call(
+            shims::string_test as *const () as usize,
+            &[ctx, code, x.a, x.b, y.a, y.b],
+        );
+        let general = self.b.create_block();
+        let join = self.join_block();
+        let one = self.iconst(1);
+        let through_host = self
+            .b
+            .ins()
+            .icmp_imm_s(IntCC::Equal, r, shims::THROUGH_HOST as i64);
+        self.b.ins().brif(
+            through_host,
+            general,
+            &[],
+            join,
+            &[BlockArg::Value(r), BlockArg::Value(one)],
+        );
+        self.b.switch_to_block(general);
+        self.b.seal_block(general);
+        let v = self.builtin_call(id, values, types, ty)?;
+        self.jump_with(join, v);
+        Ok(self.joined(join))
+    }
+
+    fn call_policy(&mut self, policy: u32, input: NodeId) -> Result<V> {
+        let arg = self.expr(input)?;
+        let func = *self
+            .ids
+            .policies
+            .get(policy as usize)
+            .ok_or_else(|| codegen_error(format!("no policy {policy}")))?;
+        let area = self.stack(1);
+        self.store_slot(arg, area, 0);
+        let ctx = self.ctx;
+        let index = self.iconst(i64::from(policy));
+        let block = self.call(shims::block as *const () as usize, &[ctx, index]);
+        let fref = self.module.declare_func_in_func(func, self.b.func);
+        let call = self.b.ins().call(fref, &[ctx, area, block]);
+        let status = self.b.inst_results(call)[0];
+        // A failing callee does not fail the caller: its decision
+        // carries the error.
+        let failed = self.b.create_block();
+        let done = self.b.create_block();
+        self.b.ins().brif(status, failed, &[], done, &[]);
+        self.b.switch_to_block(failed);
+        self.b.seal_block(failed);
+        self.call(
+            shims::callee_failed as *const () as usize,
+            &[ctx, block, index],
+        );
+        self.b.ins().jump(done, &[]);
+        self.b.switch_to_block(done);
+        self.b.seal_block(done);
+        Ok(self.scalar(block))
     }
 
     fn string_const(&mut self, text: &str) -> V {
@@ -1356,6 +1467,10 @@ impl<'a, 'f> FnGen<'a, 'f> {
             BinaryOp::Lt(kind) | BinaryOp::Le(kind) | BinaryOp::Gt(kind) | BinaryOp::Ge(kind) => {
                 let c = self.order(op, kind, l, r);
                 Ok(self.boolean(c))
+            }
+            BinaryOp::InCollection if self.native_membership(lty, self.node_type(rhs)?) => {
+                let coll_ty = self.node_type(rhs)?;
+                Ok(self.membership(lty, coll_ty, l, r))
             }
             BinaryOp::InCollection | BinaryOp::InMapKeys | BinaryOp::InString => {
                 let (kind, ty) = match op {
@@ -1501,6 +1616,66 @@ impl<'a, 'f> FnGen<'a, 'f> {
                 )
             }
         }
+    }
+
+    /// Whether `needle in coll` runs natively: elements compared word by
+    /// word (scalars, and `none`), or strings.
+    fn native_membership(&self, needle: &Type, coll: &Type) -> bool {
+        let Some(elem) = element_type(coll) else {
+            return false;
+        };
+        scalar_words(elem) && scalar_words(needle)
+            || (*elem == Type::String && *needle == Type::String)
+    }
+
+    /// `needle in coll` (see [`Self::native_membership`]): a bool.
+    fn membership(&mut self, needle_ty: &Type, coll_ty: &Type, needle: V, coll: V) -> V {
+        if !scalar_words(needle_ty) {
+            // Strings: a shim compares lengths, then bytes.
+            let found = self.call(
+                shims::contains_string as *const () as usize,
+                &[coll.a, coll.b, needle.a, needle.b],
+            );
+            return self.scalar(found);
+        }
+        debug_assert!(element_type(coll_ty).is_some_and(scalar_words));
+        // A loop over the elements (a `none` collection has none), each
+        // equal when both words are.
+        let header = self.b.create_block();
+        self.b.append_block_param(header, I64);
+        let body = self.b.create_block();
+        let next = self.b.create_block();
+        let exit = self.b.create_block();
+        self.b.append_block_param(exit, I64);
+        let zero = self.iconst(0);
+        let one = self.iconst(1);
+        self.b.ins().jump(header, &[BlockArg::Value(zero)]);
+        self.b.switch_to_block(header);
+        let index = self.b.block_params(header)[0];
+        let more = self.b.ins().icmp(IntCC::UnsignedLessThan, index, coll.b);
+        self.b
+            .ins()
+            .brif(more, body, &[], exit, &[BlockArg::Value(zero)]);
+        self.b.switch_to_block(body);
+        self.b.seal_block(body);
+        let offset = self.b.ins().imul_imm_s(index, 16);
+        let at = self.b.ins().iadd(coll.a, offset);
+        let item = self.load_slot(at, 0);
+        let ea = self.b.ins().icmp(IntCC::Equal, item.a, needle.a);
+        let eb = self.b.ins().icmp(IntCC::Equal, item.b, needle.b);
+        let same = self.b.ins().band(ea, eb);
+        self.b
+            .ins()
+            .brif(same, exit, &[BlockArg::Value(one)], next, &[]);
+        self.b.switch_to_block(next);
+        self.b.seal_block(next);
+        let following = self.b.ins().iadd_imm_s(index, 1);
+        self.b.ins().jump(header, &[BlockArg::Value(following)]);
+        self.b.seal_block(header);
+        self.b.switch_to_block(exit);
+        self.b.seal_block(exit);
+        let found = self.b.block_params(exit)[0];
+        self.scalar(found)
     }
 
     /// An ordering comparison: an `i8`.

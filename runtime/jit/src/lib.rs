@@ -77,6 +77,13 @@ pub trait Host: Send + Sync {
         ret: &'a Type,
         out: &Writer<'a>,
     ) -> Result<Val<'a>, String>;
+
+    /// Whether `contains`, `starts_with`, `ends_with` and `intersects` are
+    /// the standard ones, so native code may run them itself on strings
+    /// (the default: no, every call goes through [`Host::builtin`]).
+    fn standard_string_tests(&self) -> bool {
+        false
+    }
 }
 
 /// Writes values into the evaluation's arena (see [`frame::encode`]).
@@ -369,6 +376,8 @@ pub(crate) struct Run<'a> {
     host: &'a dyn Host,
     arena: &'a Arena,
     error: RefCell<Option<String>>,
+    /// [`Host::standard_string_tests`], asked once per evaluation.
+    standard_string_tests: bool,
     /// The lets that failed in this evaluation, with their errors.
     failed_lets: RefCell<Vec<(u32, String)>>,
 }
@@ -599,6 +608,7 @@ impl JitProgram {
             host,
             arena,
             error: RefCell::new(None),
+            standard_string_tests: host.standard_string_tests(),
             failed_lets: RefCell::new(Vec::new()),
         };
         let mut ctx = Ctx {

@@ -524,6 +524,71 @@ pub(crate) extern "C" fn block(ctx: *mut Ctx, policy: u64) -> u64 {
     new_block(run.jit, run.arena, policy as u32) as u64
 }
 
+/// What [`string_test`] returns when the host substituted its own
+/// builtins: the call goes through the host.
+pub(crate) const THROUGH_HOST: u64 = 2;
+
+/// `s.contains(t)`, `s.starts_with(t)`, `s.ends_with(t)` (codes 0 to 2, on
+/// two strings) and `xs.intersects(ys)` (code 3, on two collections of
+/// strings), on the values where they lie: 1 or 0, or [`THROUGH_HOST`]
+/// when the host's builtins are not the standard ones.
+pub(crate) extern "C" fn string_test(
+    ctx: *mut Ctx,
+    code: u64,
+    a1: u64,
+    b1: u64,
+    a2: u64,
+    b2: u64,
+) -> u64 {
+    // SAFETY: generated code passes its own context.
+    let run = unsafe { run(ctx) };
+    if !run.standard_string_tests {
+        return THROUGH_HOST;
+    }
+    let (x, y) = (Slot { a: a1, b: b1 }, Slot { a: a2, b: b2 });
+    let found = match code {
+        // SAFETY: codegen passes string slots for codes 0 to 2 and slots of
+        // collections of strings (`b` elements at `a`) for code 3.
+        0 => unsafe { str_of(x).contains(str_of(y)) },
+        1 => unsafe { str_of(x).starts_with(str_of(y)) },
+        2 => unsafe { str_of(x).ends_with(str_of(y)) },
+        _ => unsafe {
+            let xs = slots(x);
+            let ys = slots(y);
+            xs.iter()
+                .any(|p| ys.iter().any(|q| p.b == q.b && str_of(*p) == str_of(*q)))
+        },
+    };
+    u64::from(found)
+}
+
+/// `needle in items` over strings: whether some element equals `needle`.
+pub(crate) extern "C" fn contains_string(items: u64, len: u64, a: u64, b: u64) -> u64 {
+    // SAFETY: codegen passes a collection of strings (`len` string slots at
+    // `items`) and a string slot.
+    let found = unsafe {
+        let needle = str_of(Slot { a, b });
+        slots(Slot { a: items, b: len })
+            .iter()
+            .any(|item| item.b == b && str_of(*item) == needle)
+    };
+    u64::from(found)
+}
+
+/// The element slots of a present list or set slot.
+///
+/// # Safety
+///
+/// `coll` must be a list or set slot of live values (`b` slots at `a`), or
+/// have `b == 0`.
+unsafe fn slots<'a>(coll: Slot) -> &'a [Slot] {
+    if coll.b == 0 {
+        return &[];
+    }
+    // SAFETY: by the contract.
+    unsafe { std::slice::from_raw_parts(coll.a as *const Slot, coll.b as usize) }
+}
+
 /// A let's computation failed: keeps its error for later readers and marks
 /// the let failed. Returns 0; the let's code then fails.
 pub(crate) extern "C" fn let_failed(ctx: *mut Ctx, index: u64) -> u64 {
