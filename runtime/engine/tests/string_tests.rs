@@ -16,6 +16,9 @@ policy p(i: In) -> Decision {
   deny "ends" when i.s.ends_with("z")
   allow "meets" when i.xs.intersects(i.ys)
   deny "meets optional" when i.zs.intersects(["a", "b"])
+  deny "equal" when i.t == i.s
+  allow "equal constant" when i.s == "ab"
+  deny "absent" when i.t == none
 }
 "#;
 
@@ -56,7 +59,17 @@ fn both_engines_decide_string_tests_alike() {
     }
     assert_eq!(cases, 500);
     // Every rule fires somewhere, and not all cases look alike.
-    for reason in ["contains", "starts", "ends", "meets", "meets optional"] {
+    let reasons = [
+        "contains",
+        "starts",
+        "ends",
+        "meets",
+        "meets optional",
+        "equal",
+        "equal constant",
+        "absent",
+    ];
+    for reason in reasons {
         assert!(
             outcomes
                 .iter()

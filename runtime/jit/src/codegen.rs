@@ -1606,6 +1606,7 @@ impl<'a, 'f> FnGen<'a, 'f> {
                 let absent_both = self.b.ins().band(absent_both, same_presence);
                 self.b.ins().select(present, feq, absent_both)
             }
+            Type::String => self.call(shims::str_eq as *const () as usize, &[l.a, l.b, r.a, r.b]),
             _ => {
                 let id = self.tables.type_id(ty);
                 let id = self.iconst(i64::from(id));

@@ -255,6 +255,21 @@ pub(crate) extern "C" fn eq(ctx: *mut Ctx, ty: u64, a1: u64, b1: u64, a2: u64, b
     u64::from(result.unwrap_or(false))
 }
 
+/// Equality of two strings or optional strings: 1 or 0 (`none`, the zero
+/// slot, equals only `none`).
+pub(crate) extern "C" fn str_eq(a1: u64, b1: u64, a2: u64, b2: u64) -> u64 {
+    if a1 == 0 || a2 == 0 {
+        return u64::from(a1 == a2 && b1 == b2);
+    }
+    if b1 != b2 {
+        return 0;
+    }
+    // SAFETY: generated code passes string slots of live values (a present
+    // string's pointer is never null).
+    let (x, y) = unsafe { (str_of(Slot { a: a1, b: b1 }), str_of(Slot { a: a2, b: b2 })) };
+    u64::from(x == y)
+}
+
 /// Byte order of two strings: -1, 0 or 1.
 pub(crate) extern "C" fn str_cmp(a1: u64, b1: u64, a2: u64, b2: u64) -> i64 {
     // SAFETY: generated code passes string slots of live values.
