@@ -88,7 +88,7 @@ pub struct PreparedInput {
     /// Its sizes, for the cost budget in force at each evaluation.
     sizes: InputSizes,
     #[cfg(feature = "jit")]
-    native: Option<pol_jit::Prepared>,
+    native: Option<crate::native::NativeInput>,
 }
 
 impl PreparedInput {

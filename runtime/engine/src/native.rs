@@ -41,6 +41,103 @@ impl Source for Value {
     }
 }
 
+/// The runtime values of a prepared input's strings, collections and
+/// records, by their identity in its frame: a decision whose value shares
+/// parts of the input (a filter policy's kept elements) takes them from
+/// here, a reference count each, rather than building them again.
+#[derive(Debug, Default)]
+pub(crate) struct Originals(Vec<((u64, usize), Value)>);
+
+/// Where a value's contents lie and how many elements (or bytes) it has:
+/// a prefix of a string or list shares its address, never its length.
+fn original_key(val: &Val<'_>) -> Option<(u64, usize)> {
+    let id = val.identity();
+    if id == 0 {
+        return None;
+    }
+    let len = match val.view() {
+        View::Str(s) => s.len(),
+        View::List(items) | View::Set(items) => items.len(),
+        View::Map(entries) => entries.len(),
+        _ => 0,
+    };
+    Some((id, len))
+}
+
+impl Originals {
+    /// The table for `value`, laid out as `val`.
+    fn of(value: &Value, val: Val<'_>) -> Originals {
+        let mut table = Vec::new();
+        collect_originals(value, val, &mut table);
+        table.sort_unstable_by_key(|(id, _)| *id);
+        table.dedup_by_key(|(id, _)| *id);
+        Originals(table)
+    }
+
+    fn get(&self, val: &Val<'_>) -> Option<&Value> {
+        if self.0.is_empty() {
+            return None;
+        }
+        let key = original_key(val)?;
+        let at = self.0.binary_search_by_key(&key, |(key, _)| *key).ok()?;
+        Some(&self.0[at].1)
+    }
+}
+
+/// Walks `value` and its layout `val` together (encoding keeps the order
+/// of elements, fields and map entries), recording each part's identity.
+fn collect_originals(value: &Value, val: Val<'_>, table: &mut Vec<((u64, usize), Value)>) {
+    if let Some(key) = original_key(&val) {
+        table.push((key, value.clone()));
+    }
+    match (value, val.view()) {
+        (Value::List(xs), View::List(items)) | (Value::Set(xs), View::Set(items))
+            if xs.len() == items.len() =>
+        {
+            for (x, item) in xs.iter().zip(items.iter()) {
+                collect_originals(x, item, table);
+            }
+        }
+        (Value::Record(xs), View::Record(fields)) => {
+            for (x, field) in xs.iter().zip(fields.iter()) {
+                collect_originals(x, field, table);
+            }
+        }
+        (Value::Map(map), View::Map(entries)) if map.len() == entries.len() => {
+            for ((k, x), (key, entry)) in map.iter().zip(entries.iter()) {
+                if **k == *key {
+                    collect_originals(x, entry, table);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// A frame value as a runtime value, sharing the parts of a prepared input
+/// it contains.
+fn value_sharing(val: Val<'_>, originals: &Originals) -> Value {
+    if let Some(original) = originals.get(&val) {
+        return original.clone();
+    }
+    match val.view() {
+        View::List(items) => {
+            Value::List(items.iter().map(|v| value_sharing(v, originals)).collect())
+        }
+        View::Set(items) => Value::Set(items.iter().map(|v| value_sharing(v, originals)).collect()),
+        View::Map(entries) => Value::Map(Arc::new(
+            entries
+                .iter()
+                .map(|(k, v)| (Arc::from(k), value_sharing(v, originals)))
+                .collect::<BTreeMap<_, _>>(),
+        )),
+        View::Record(fields) => {
+            Value::Record(fields.iter().map(|v| value_sharing(v, originals)).collect())
+        }
+        _ => value_of(val),
+    }
+}
+
 /// A frame value as a runtime value.
 pub(crate) fn value_of(val: Val<'_>) -> Value {
     match val.view() {
@@ -306,15 +403,20 @@ impl Native {
     }
 
     /// Lays out a decoded input for policy `policy` once.
-    pub(crate) fn prepare(&self, policy: u32, input: &Value) -> Result<pol_jit::Prepared, String> {
-        self.jit.prepare(policy, input)
+    pub(crate) fn prepare(&self, policy: u32, input: &Value) -> Result<NativeInput, String> {
+        let prepared = self.jit.prepare(policy, input)?;
+        let originals = Originals::of(input, prepared.input());
+        Ok(NativeInput {
+            prepared,
+            originals,
+        })
     }
 
     /// Evaluates the policy of an input laid out by [`Native::prepare`].
     pub(crate) fn evaluate_prepared(
         &self,
         builtins: &dyn Builtins,
-        prepared: &pol_jit::Prepared,
+        input: &NativeInput,
         policy: u32,
         now: i64,
     ) -> Decision {
@@ -323,12 +425,24 @@ impl Native {
             params: &self.params.by_identity,
         };
         with_scratch(|scratch| {
-            let outcome =
-                self.jit
-                    .evaluate_prepared(scratch, &self.params.frame, &host, prepared, now);
-            decision_of(policy, outcome)
+            let outcome = self.jit.evaluate_prepared(
+                scratch,
+                &self.params.frame,
+                &host,
+                &input.prepared,
+                now,
+            );
+            decision_sharing(policy, outcome, &input.originals)
         })
     }
+}
+
+/// An input laid out for native code once, with the runtime values of its
+/// parts (see [`Originals`]).
+#[derive(Debug)]
+pub(crate) struct NativeInput {
+    prepared: pol_jit::Prepared,
+    originals: Originals,
 }
 
 /// Runs `f` with this thread's scratch space; a builtin that evaluates
@@ -341,6 +455,12 @@ fn with_scratch<T>(f: impl FnOnce(&mut Scratch) -> T) -> T {
 }
 
 fn decision_of(policy: u32, outcome: pol_jit::Outcome<'_>) -> Decision {
+    decision_sharing(policy, outcome, &Originals::default())
+}
+
+/// The decision of an outcome, its value sharing the parts of the input in
+/// `originals`.
+fn decision_sharing(policy: u32, outcome: pol_jit::Outcome<'_>, originals: &Originals) -> Decision {
     match outcome.error {
         Some(error) => Decision::error(policy, error),
         None => Decision {
@@ -353,7 +473,7 @@ fn decision_of(policy: u32, outcome: pol_jit::Outcome<'_>) -> Decision {
                 .iter()
                 .map(|(rule, findings)| (*rule, findings_of(*findings)))
                 .collect(),
-            value: outcome.value.map(value_of),
+            value: outcome.value.map(|v| value_sharing(v, originals)),
             error: None,
         },
     }

@@ -155,3 +155,66 @@ fn the_budget_in_force_at_evaluation_applies() {
         );
     }
 }
+
+/// A decision's value made of parts of a prepared input (whole lists,
+/// records, maps, strings, and elements kept by a filter) is the same value
+/// as from the JSON path, on both engines, whichever parts it shares.
+#[test]
+fn values_sharing_parts_of_a_prepared_input_are_the_inputs_parts() {
+    let source = r#"package p
+schema Doc { id: string, tags: set<string>, meta: map<string, string> }
+schema In { pick: int, name: string, docs: list<Doc>, labels: map<string, string>, n: int }
+
+policy choose(i: In) -> list<Doc> {
+  return i.docs "all" when i.pick == 0
+  return [i.docs[0] ?? { id: "none", tags: {}, meta: {} }] "the first" when i.pick == 1
+  return filter d in i.docs: d.id != "d1" "some" when i.pick == 2
+  default [] "nothing"
+}
+
+policy first_tags(i: In) -> set<string> {
+  return (i.docs[0] ?? { id: "", tags: {}, meta: {} }).tags "the first's tags" when i.pick != 3
+  default {} "none"
+}
+
+policy name(i: In) -> string {
+  return i.name "the name" when i.pick != 3
+  default "" "none"
+}
+
+policy labels(i: In) -> map<string, string> {
+  return i.labels "the labels" when i.pick != 3
+  default {} "none"
+}
+
+policy kept(i: In) -> list<Doc> {
+  keep d in i.docs "tagged" when d.tags.len() > 0 limit i.n
+}
+"#;
+    let json = |pick: i64, n: i64| {
+        format!(
+            r#"{{"pick": {pick}, "n": {n}, "name": "ana", "labels": {{"a": "1", "b": "2"}},
+               "docs": [{{"id": "d0", "tags": ["x", "y"], "meta": {{"k": "v"}}}},
+                        {{"id": "d1", "tags": [], "meta": {{}}}},
+                        {{"id": "d2", "tags": ["x"], "meta": {{"k": "w", "l": ""}}}}]}}"#
+        )
+    };
+    for engine in engines(source) {
+        for entry in ["p.choose", "p.first_tags", "p.name", "p.labels", "p.kept"] {
+            let entry = engine.entrypoint(entry).expect("entry");
+            for (pick, n) in [(0, 3), (1, 1), (2, 0), (3, 2), (0, -1)] {
+                let text = json(pick, n);
+                let expected =
+                    engine.decision_json(&engine.evaluate_json(entry, text.as_bytes(), 0));
+                assert!(expected["error"].is_null(), "{expected}");
+                let prepared = engine
+                    .prepare_json(entry, text.as_bytes())
+                    .expect("decodes");
+                for _ in 0..2 {
+                    let got = engine.decision_json(&engine.evaluate_prepared(&prepared, 0));
+                    assert_eq!(got, expected, "{:?} on {text}", engine.kind());
+                }
+            }
+        }
+    }
+}

@@ -310,6 +310,20 @@ impl std::fmt::Debug for Prepared {
     }
 }
 
+impl Prepared {
+    /// The input as laid out, for reading it back (it lives as long as the
+    /// prepared input).
+    pub fn input(&self) -> Val<'_> {
+        let ty = &self.program.policies[self.policy as usize].input;
+        Val {
+            slot: self.slot,
+            ty,
+            program: &self.program,
+            _arena: std::marker::PhantomData,
+        }
+    }
+}
+
 // SAFETY: the arena is written only while `JitProgram::prepare` runs;
 // after that nothing mutates it (no method takes `&mut self`, and the
 // arena is private), so sharing the frozen bytes between threads is sound.
