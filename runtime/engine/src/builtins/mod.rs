@@ -25,6 +25,7 @@ pub mod numbers;
 pub mod pattern;
 pub mod phrase;
 pub mod pii;
+pub mod scan;
 pub mod secrets;
 pub mod text;
 pub mod time;

@@ -102,6 +102,11 @@ impl PhraseSet {
         })
     }
 
+    /// The phrases folded, sorted, without duplicates or empty ones.
+    pub(super) fn folded_phrases(&self) -> &[String] {
+        &self.phrases
+    }
+
     /// Whether no phrase can match.
     pub fn is_empty(&self) -> bool {
         self.phrases.is_empty()
@@ -184,16 +189,28 @@ pub fn contains_any<S: AsRef<str>>(text: &str, phrases: impl IntoIterator<Item =
 /// The most folded phrase bytes a set compiles into the one-pass DFA (a
 /// few thousand phrases); larger sets search a folded copy of the text
 /// with aho-corasick's own choice of automaton.
-const DFA_MAX_BYTES: usize = 64 * 1024;
+pub(super) const DFA_MAX_BYTES: usize = 64 * 1024;
 
 /// Whether a phrase of `dfa` occurs in `text` folded (as [`fold`] does),
 /// folding while scanning: one pass, no copy. `None` if the DFA cannot
 /// run an unanchored search (it always can, as built here).
 fn scan(dfa: &aho_corasick::dfa::DFA, text: &str) -> Option<bool> {
+    scan_folded(dfa, text, |_| true)
+}
+
+/// Runs `dfa` over `text` folded (as [`fold`] does), folding while
+/// scanning: one pass, no copy. At each match state `on_match` is told the
+/// state; when it returns `true` the scan stops. Returns whether it was
+/// stopped (`None` if the DFA cannot run an unanchored search).
+pub(super) fn scan_folded(
+    dfa: &aho_corasick::dfa::DFA,
+    text: &str,
+    mut on_match: impl FnMut(aho_corasick::automaton::StateID) -> bool,
+) -> Option<bool> {
     let mut sid = dfa.start_state(Anchored::No).ok()?;
     let mut step = |byte: u8| {
         sid = dfa.next_state(Anchored::No, sid, byte);
-        dfa.is_special(sid) && dfa.is_match(sid)
+        dfa.is_special(sid) && dfa.is_match(sid) && on_match(sid)
     };
     let bytes = text.as_bytes();
     let mut in_space = false;
@@ -265,6 +282,11 @@ impl Folded {
         let end = last + last_len;
         (first < end).then_some((first, end))
     }
+}
+
+/// `text` folded (see the module documentation).
+pub(super) fn fold_text(text: &str) -> String {
+    fold(text, false).text
 }
 
 /// Folds `text` (see the module documentation); with `map`, records the

@@ -329,3 +329,91 @@ fn scanners_on_large_inputs() {
         }
     }
 }
+
+/// The fused scan answers as `contains_any` and `matches_any` do, on text
+/// made of fragments of the phrases, of what the patterns look for, and of
+/// the generic fragments (case, whitespace and zero-width variants
+/// included), for pattern sets with and without required literals.
+#[test]
+fn a_fused_scan_agrees_with_the_two_builtins_on_random_text() {
+    use super::scan::{Answers, FusedScan};
+    let mut rng = Lcg(0x5eed_f00d_0000_0003);
+    let phrases = phrase::PhraseSet::new([
+        "ignore previous instructions",
+        "system prompt",
+        "begin",
+        "tem",
+        "İ",
+    ]);
+    let pattern_sets: [&[&str]; 3] = [
+        &[
+            r"(?i)\[\s*system\s*\]|<\|im_start\|>\s*system",
+            r"\bAKIA[0-9A-Z]{16}\b",
+            r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}\b",
+            r"-----BEGIN (?:RSA |EC |OPENSSH )?PRIVATE KEY-----",
+            r"\bghp_[A-Za-z0-9]{36}\b",
+            r"\beyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+",
+        ],
+        &[
+            r"\d{3}-\d{2}-\d{4}",
+            r"(?i)pass\s*word",
+            r"^\s*$",
+            r"a \t b",
+        ],
+        &[],
+    ];
+    let extra = [
+        "IGNORE",
+        "previous",
+        "Instructions",
+        "\u{200B}",
+        "\t",
+        "\n",
+        "SYSTEM",
+        "[",
+        "]",
+        "<|im_start|>",
+        "AKIA",
+        "ABCDEFGHIJKLMNOP",
+        "QRST",
+        "ghp_",
+        "eyJ",
+        "abc",
+        "-----BEGIN ",
+        "RSA ",
+        "PRIVATE KEY-----",
+        "ana",
+        "@",
+        "example.org",
+        "Pass",
+        "word",
+        "a",
+        "b",
+        "ſ",
+        "İ",
+        "ẞ",
+    ];
+    let mut hits = [0usize; 4];
+    for patterns in pattern_sets {
+        let fused = FusedScan::new(&phrases, patterns).expect("builds");
+        let set = pattern::PatternSet::new(patterns.iter().copied()).expect("compiles");
+        for _ in 0..3000 {
+            let mut text = String::new();
+            for _ in 0..rng.below(24) {
+                if rng.below(2) == 0 {
+                    text.push_str(extra[rng.below(extra.len())]);
+                } else {
+                    text.push_str(FRAGMENTS[rng.below(FRAGMENTS.len())]);
+                }
+            }
+            let expected = Answers {
+                phrase: phrases.contains_any(&text),
+                pattern: set.matches_any(&text),
+            };
+            assert_eq!(fused.scan(&text), expected, "{text:?} with {patterns:?}");
+            hits[usize::from(expected.phrase) * 2 + usize::from(expected.pattern)] += 1;
+        }
+    }
+    // Every combination of answers came up.
+    assert!(hits.iter().all(|&n| n > 50), "{hits:?}");
+}
