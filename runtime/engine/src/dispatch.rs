@@ -6,6 +6,8 @@
 //! that owns the program (it substitutes its own [`Builtins`]).
 
 use std::sync::Arc;
+use std::sync::atomic::AtomicUsize;
+use std::sync::atomic::Ordering::Relaxed;
 
 use pol_ir::Builtin;
 
@@ -370,6 +372,55 @@ pub struct CompiledBuiltins {
     /// the regex literals the compiler hoisted into constants, by the
     /// identity of their shared text.
     regexes: std::collections::HashMap<usize, builtins::pattern::Pattern>,
+    /// One-pass scans of a phrase set and a pattern set that the program
+    /// applies to the same text, by the identities of the two sets
+    /// ([`CompiledBuiltins::fuse`]).
+    fused: Vec<((usize, usize), builtins::scan::FusedScan)>,
+}
+
+/// One evaluation's answers of fused scans, by text (its address and
+/// length, stable for the evaluation) and scan: the second of
+/// `contains_any`/`matches_any` on a text reads what the first one's pass
+/// found. Holds the last four texts; nothing is allocated. (Atomics only
+/// because a host must be `Sync`: one evaluation uses it, on one thread.)
+#[derive(Debug, Default)]
+pub struct ScanCache {
+    /// Text address (0: empty entry), text length, scan index and answers
+    /// (`index << 2 | phrase << 1 | pattern`).
+    entries: [[AtomicUsize; 3]; 4],
+    next: AtomicUsize,
+}
+
+impl ScanCache {
+    /// The answers of scan `index` (`scan`) for `text`, scanned now unless
+    /// this evaluation already did.
+    fn answers(
+        &self,
+        text: &str,
+        index: usize,
+        scan: &builtins::scan::FusedScan,
+    ) -> builtins::scan::Answers {
+        let (address, len) = (text.as_ptr() as usize, text.len());
+        for [a, l, word] in &self.entries {
+            let word = word.load(Relaxed);
+            if a.load(Relaxed) == address && l.load(Relaxed) == len && word >> 2 == index {
+                return builtins::scan::Answers {
+                    phrase: word & 2 != 0,
+                    pattern: word & 1 != 0,
+                };
+            }
+        }
+        let answers = scan.scan(text);
+        let slot = self.next.fetch_add(1, Relaxed) % self.entries.len();
+        let [a, l, word] = &self.entries[slot];
+        a.store(address, Relaxed);
+        l.store(len, Relaxed);
+        word.store(
+            index << 2 | usize::from(answers.phrase) << 1 | usize::from(answers.pattern),
+            Relaxed,
+        );
+        answers
+    }
 }
 
 /// The identity of a string value: its shared text.
@@ -428,6 +479,40 @@ impl CompiledBuiltins {
 }
 
 impl CompiledBuiltins {
+    /// Builds the one-pass scan of each `(phrases, patterns)` pair, two
+    /// collections compiled here that the program applies to the same text
+    /// ([`fusable_pairs`]). A pair that cannot be fused (a pattern list
+    /// that does not compile, too many patterns, too large an automaton)
+    /// keeps its two separate matchers.
+    pub fn fuse<'v>(&mut self, pairs: impl IntoIterator<Item = (&'v Value, &'v Value)>) {
+        for (phrases, patterns) in pairs {
+            let (Some(p), Some(r)) = (identity(Some(phrases)), identity(Some(patterns))) else {
+                continue;
+            };
+            if self.fused.iter().any(|(key, _)| *key == (p, r)) {
+                continue;
+            }
+            let (Some(set), Some(items)) = (self.phrases.get(&p), patterns.elements()) else {
+                continue;
+            };
+            let strings: Option<Vec<&str>> = items
+                .iter()
+                .map(|v| match v {
+                    Value::String(s) => Some(&**s),
+                    _ => None,
+                })
+                .collect();
+            if let Some(scan) = strings.and_then(|s| builtins::scan::FusedScan::new(set, &s)) {
+                self.fused.push(((p, r), scan));
+            }
+        }
+    }
+
+    /// How many phrase and pattern set pairs are scanned in one pass.
+    pub fn fused_scans(&self) -> usize {
+        self.fused.len()
+    }
+
     /// How many param collections have a compiled phrase set.
     pub fn compiled_sets(&self) -> usize {
         self.phrases.len()
@@ -481,4 +566,85 @@ impl Builtins for CompiledBuiltins {
     fn standard_string_tests(&self) -> bool {
         true
     }
+
+    fn set_test(&self, id: Builtin, text: &str, set: &Value, scans: &ScanCache) -> Option<bool> {
+        let key = identity(Some(set))?;
+        match id {
+            Builtin::StrContainsAny => {
+                let phrases = self.phrases.get(&key)?;
+                Some(match self.fused.iter().position(|((p, _), _)| *p == key) {
+                    Some(i) => scans.answers(text, i, &self.fused[i].1).phrase,
+                    None => phrases.contains_any(text),
+                })
+            }
+            Builtin::StrMatchesAny => {
+                let patterns = self.patterns.get(&key)?;
+                Some(match self.fused.iter().position(|((_, r), _)| *r == key) {
+                    Some(i) => scans.answers(text, i, &self.fused[i].1).pattern,
+                    None => patterns.matches_any(text),
+                })
+            }
+            _ => None,
+        }
+    }
+}
+
+/// The pairs of a phrase set and a pattern set (params, or lets known at
+/// load) that some body of `program` applies to the same text:
+/// `t.contains_any(P)` and `t.matches_any(R)` with `t` the same path (a
+/// local, a param or a let, and fields of it). Their scans can share one
+/// pass ([`CompiledBuiltins::fuse`]).
+pub fn fusable_pairs<'v>(
+    program: &pol_ir::ir::Program,
+    params: &'v [Value],
+    lets: &'v [Option<Value>],
+) -> Vec<(&'v Value, &'v Value)> {
+    use pol_ir::ir::{Body, NodeId, Op};
+    fn path(body: &Body, node: NodeId) -> Option<String> {
+        match &body.nodes.get(node.0 as usize)?.op {
+            Op::Local(slot) => Some(format!("l{}", slot.0)),
+            Op::Param(i) => Some(format!("p{i}")),
+            Op::Let(i) => Some(format!("t{i}")),
+            Op::Field { base, index } => Some(format!("{}.{index}", path(body, *base)?)),
+            _ => None,
+        }
+    }
+    let known = |body: &Body, node: NodeId| -> Option<&'v Value> {
+        match &body.nodes.get(node.0 as usize)?.op {
+            Op::Param(i) => params.get(*i as usize),
+            Op::Let(i) => lets.get(*i as usize)?.as_ref(),
+            _ => None,
+        }
+    };
+    let bodies =
+        (program.policies.iter().map(|p| &p.body)).chain(program.lets.iter().map(|l| &l.value));
+    let mut pairs: Vec<(&'v Value, &'v Value)> = Vec::new();
+    for body in bodies {
+        let mut phrase_calls = Vec::new();
+        let mut pattern_calls = Vec::new();
+        for node in &body.nodes {
+            let Op::Builtin { id, args } = &node.op else {
+                continue;
+            };
+            let (Some(text), Some(set)) = (args.first(), args.get(1)) else {
+                continue;
+            };
+            let (Some(text), Some(set)) = (path(body, *text), known(body, *set)) else {
+                continue;
+            };
+            match id {
+                Builtin::StrContainsAny => phrase_calls.push((text, set)),
+                Builtin::StrMatchesAny => pattern_calls.push((text, set)),
+                _ => {}
+            }
+        }
+        for (text, phrases) in &phrase_calls {
+            for (other, patterns) in &pattern_calls {
+                if text == other {
+                    pairs.push((phrases, patterns));
+                }
+            }
+        }
+    }
+    pairs
 }

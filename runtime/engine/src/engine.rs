@@ -408,7 +408,8 @@ impl Engine {
     }
 
     /// The standard builtins with the phrase sets and regex lists of the
-    /// params and of the lets known in advance compiled.
+    /// params and of the lets known in advance compiled, and the pairs of
+    /// them applied to the same text scanned in one pass.
     fn compiled_builtins(&self) -> CompiledBuiltins {
         let values: Vec<Value> = self
             .params
@@ -416,7 +417,13 @@ impl Engine {
             .cloned()
             .chain(self.lets.iter().flatten().cloned())
             .collect();
-        CompiledBuiltins::for_params(&values)
+        let mut compiled = CompiledBuiltins::for_params(&values);
+        compiled.fuse(crate::dispatch::fusable_pairs(
+            &self.program,
+            &self.params,
+            &self.lets,
+        ));
+        compiled
     }
 
     /// Sets the limits on inputs and the cost budget (see [`Limits`]; the

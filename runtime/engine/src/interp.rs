@@ -47,6 +47,23 @@ pub trait Builtins: Send + Sync {
     fn standard_string_tests(&self) -> bool {
         false
     }
+
+    /// `text.contains_any(set)` or `text.matches_any(set)` (`id`) on a text
+    /// native code lends, when these builtins compiled `set` at load:
+    /// `Some(answer)`, the one pass for a phrase set and a pattern set
+    /// applied to the same text shared through `scans` (one evaluation's).
+    /// `None` sends the call through [`Builtins::call`]; hosts that
+    /// substitute builtins keep this default.
+    fn set_test(
+        &self,
+        id: Builtin,
+        text: &str,
+        set: &Value,
+        scans: &crate::dispatch::ScanCache,
+    ) -> Option<bool> {
+        let _ = (id, text, set, scans);
+        None
+    }
 }
 
 /// Evaluates the policies of one program.

@@ -13,6 +13,7 @@ use pol_jit::{
 
 use crate::decision::Decision;
 use crate::decode::Limits;
+use crate::dispatch::ScanCache;
 use crate::interp::Builtins;
 use crate::value::{FindingValue, Value};
 
@@ -179,6 +180,8 @@ struct HostBuiltins<'b> {
     /// as the original values, so builtins compiled for them (phrase sets,
     /// regex lists) are found by identity.
     params: &'b HashMap<u64, Value>,
+    /// This evaluation's fused scans (see [`Builtins::set_test`]).
+    scans: ScanCache,
 }
 
 impl Host for HostBuiltins<'_> {
@@ -198,6 +201,19 @@ impl Host for HostBuiltins<'_> {
         {
             return out
                 .encode(ret, &Value::Bool(result))
+                .map_err(|e| format!("builtin `{id:?}` returned a value of the wrong type: {e}"));
+        }
+        // A phrase or pattern set compiled at load, on the text where it
+        // lies (no copy of the text).
+        if matches!(id, Builtin::StrContainsAny | Builtin::StrMatchesAny)
+            && let [text, set] = args
+            && let View::Str(text) = text.view()
+            && set.identity() != 0
+            && let Some(original) = self.params.get(&set.identity())
+            && let Some(answer) = self.builtins.set_test(id, text, original, &self.scans)
+        {
+            return out
+                .encode(ret, &Value::Bool(answer))
                 .map_err(|e| format!("builtin `{id:?}` returned a value of the wrong type: {e}"));
         }
         let convert = |arg: &Val<'a>| match self.params.get(&arg.identity()) {
@@ -358,6 +374,7 @@ impl Native {
         let host = HostBuiltins {
             builtins,
             params: &params.by_identity,
+            scans: ScanCache::default(),
         };
         let lets: Vec<(u32, &dyn Source)> =
             lets.iter().map(|(i, v)| (*i, v as &dyn Source)).collect();
@@ -385,6 +402,7 @@ impl Native {
         let host = HostBuiltins {
             builtins,
             params: &self.params.by_identity,
+            scans: ScanCache::default(),
         };
         with_scratch(|scratch| {
             self.jit
@@ -423,6 +441,7 @@ impl Native {
         let host = HostBuiltins {
             builtins,
             params: &self.params.by_identity,
+            scans: ScanCache::default(),
         };
         with_scratch(|scratch| {
             let outcome = self.jit.evaluate_prepared(
