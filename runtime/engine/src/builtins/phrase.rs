@@ -208,42 +208,49 @@ pub(super) fn scan_folded(
     mut on_match: impl FnMut(aho_corasick::automaton::StateID) -> bool,
 ) -> Option<bool> {
     let mut sid = dfa.start_state(Anchored::No).ok()?;
-    let mut step = |byte: u8| {
-        sid = dfa.next_state(Anchored::No, sid, byte);
-        dfa.is_special(sid) && dfa.is_match(sid) && on_match(sid)
-    };
     let bytes = text.as_bytes();
     let mut in_space = false;
     let mut i = 0;
-    while let Some(&b) = bytes.get(i) {
-        if b.is_ascii() {
+    while i < bytes.len() {
+        // The hot path: a run of ASCII, one transition a byte, written
+        // once so that it compiles to a tight loop.
+        while let Some(&b) = bytes.get(i) {
+            if !b.is_ascii() {
+                break;
+            }
             i += 1;
             // `char::is_whitespace` on ASCII: tab, line feed, vertical tab,
             // form feed, carriage return, space. No ASCII is zero-width.
-            if matches!(b, b'\t'..=b'\r' | b' ') {
-                if !in_space {
-                    in_space = true;
-                    if step(b' ') {
-                        return Some(true);
-                    }
+            let byte = if matches!(b, b'\t'..=b'\r' | b' ') {
+                if in_space {
+                    continue;
                 }
-                continue;
-            }
-            in_space = false;
-            if step(b.to_ascii_lowercase()) {
+                in_space = true;
+                b' '
+            } else {
+                in_space = false;
+                b.to_ascii_lowercase()
+            };
+            sid = dfa.next_state(Anchored::No, sid, byte);
+            if dfa.is_special(sid) && dfa.is_match(sid) && on_match(sid) {
                 return Some(true);
             }
-            continue;
         }
-        let c = text.get(i..).and_then(|rest| rest.chars().next())?;
+        let Some(c) = text.get(i..).and_then(|rest| rest.chars().next()) else {
+            break;
+        };
         i += c.len_utf8();
         if is_zero_width(c) {
             continue;
         }
+        let mut feed = |byte: u8| {
+            sid = dfa.next_state(Anchored::No, sid, byte);
+            dfa.is_special(sid) && dfa.is_match(sid) && on_match(sid)
+        };
         if c.is_whitespace() {
             if !in_space {
                 in_space = true;
-                if step(b' ') {
+                if feed(b' ') {
                     return Some(true);
                 }
             }
@@ -254,7 +261,7 @@ pub(super) fn scan_folded(
             let lc = if lc == 'ς' { 'σ' } else { lc };
             let mut buf = [0u8; 4];
             for &byte in lc.encode_utf8(&mut buf).as_bytes() {
-                if step(byte) {
+                if feed(byte) {
                     return Some(true);
                 }
             }
