@@ -225,6 +225,10 @@ fn generated_project_is_ten_thousand_lines_and_compiles() {
     let files = pol::generated_project(10_000);
     let lines: usize = files.iter().map(|(_, t)| t.lines().count()).sum();
     assert!(lines >= 10_000, "{lines} lines");
+    // One file per workload per copy, one policy per file, every copy
+    // kept (each is its own package).
+    let copies = files.len() / 4;
+    assert!(copies >= 40, "{copies} copies");
     let program = pol_sema::compile(files).expect("the generated project compiles");
-    assert!(program.policies.len() >= 4 * 50);
+    assert_eq!(program.policies.len(), 4 * copies);
 }
