@@ -198,76 +198,172 @@ fn scan(dfa: &aho_corasick::dfa::DFA, text: &str) -> Option<bool> {
     scan_folded(dfa, text, |_| true)
 }
 
+/// Texts from this length on are read by two readers at once (see
+/// [`scan_folded`]).
+const SPLIT_MIN: usize = 256;
+
+/// One reader of a text for [`scan_folded`]: where it is, its DFA state,
+/// and whether the last character it fed was whitespace.
+struct Reader {
+    i: usize,
+    sid: aho_corasick::automaton::StateID,
+    in_space: bool,
+}
+
+impl Reader {
+    /// Feeds the ASCII byte `b`, folded; whether the DFA entered a match
+    /// state.
+    #[inline(always)]
+    fn ascii(&mut self, dfa: &aho_corasick::dfa::DFA, b: u8) -> bool {
+        // `char::is_whitespace` on ASCII: tab, line feed, vertical tab,
+        // form feed, carriage return, space. No ASCII is zero-width.
+        let byte = if matches!(b, b'\t'..=b'\r' | b' ') {
+            if self.in_space {
+                return false;
+            }
+            self.in_space = true;
+            b' '
+        } else {
+            self.in_space = false;
+            b.to_ascii_lowercase()
+        };
+        self.sid = dfa.next_state(Anchored::No, self.sid, byte);
+        dfa.is_special(self.sid) && dfa.is_match(self.sid)
+    }
+
+    /// Feeds the character at `i`, any character, folded; `true` when
+    /// `on_match` asked to stop.
+    fn char(
+        &mut self,
+        dfa: &aho_corasick::dfa::DFA,
+        text: &str,
+        on_match: &mut impl FnMut(aho_corasick::automaton::StateID) -> bool,
+    ) -> bool {
+        let Some(c) = text.get(self.i..).and_then(|rest| rest.chars().next()) else {
+            // Not on a character boundary: never, as readers start on one.
+            self.i = text.len();
+            return false;
+        };
+        self.i += c.len_utf8();
+        if c.is_ascii() {
+            return self.ascii(dfa, c as u8) && on_match(self.sid);
+        }
+        if is_zero_width(c) {
+            return false;
+        }
+        let mut feed = |sid: &mut aho_corasick::automaton::StateID, byte: u8| {
+            *sid = dfa.next_state(Anchored::No, *sid, byte);
+            dfa.is_special(*sid) && dfa.is_match(*sid) && on_match(*sid)
+        };
+        if c.is_whitespace() {
+            if self.in_space {
+                return false;
+            }
+            self.in_space = true;
+            return feed(&mut self.sid, b' ');
+        }
+        self.in_space = false;
+        for lc in c.to_lowercase() {
+            let lc = if lc == 'ς' { 'σ' } else { lc };
+            let mut buf = [0u8; 4];
+            for &byte in lc.encode_utf8(&mut buf).as_bytes() {
+                if feed(&mut self.sid, byte) {
+                    return true;
+                }
+            }
+        }
+        false
+    }
+}
+
 /// Runs `dfa` over `text` folded (as [`fold`] does), folding while
 /// scanning: one pass, no copy. At each match state `on_match` is told the
 /// state; when it returns `true` the scan stops. Returns whether it was
 /// stopped (`None` if the DFA cannot run an unanchored search).
+///
+/// A long text is read by two readers at once, one from the start and one
+/// from the middle, so that the two chains of dependent table lookups
+/// overlap in the processor. The second reader finds every occurrence that
+/// starts from the middle on (what it reads, folded, is the rest of the
+/// folded text: a whitespace run across the middle gives it the run's one
+/// space). The first reader goes on past the middle until its DFA is back
+/// in the start state, when no occurrence that started before the middle
+/// can still be in progress (the state is the longest read suffix that
+/// begins a needle). So every occurrence is seen, some twice, and matches
+/// arrive out of text order; `on_match` must not mind.
 pub(super) fn scan_folded(
     dfa: &aho_corasick::dfa::DFA,
     text: &str,
     mut on_match: impl FnMut(aho_corasick::automaton::StateID) -> bool,
 ) -> Option<bool> {
-    let mut sid = dfa.start_state(Anchored::No).ok()?;
+    let start = dfa.start_state(Anchored::No).ok()?;
     let bytes = text.as_bytes();
-    let mut in_space = false;
-    let mut i = 0;
-    while i < bytes.len() {
-        // The hot path: a run of ASCII, one transition a byte, written
-        // once so that it compiles to a tight loop.
-        while let Some(&b) = bytes.get(i) {
-            if !b.is_ascii() {
-                break;
+    let len = bytes.len();
+    let mut mid = if len >= SPLIT_MIN { len / 2 } else { len };
+    while !text.is_char_boundary(mid) {
+        mid += 1;
+    }
+    let mut a = Reader {
+        i: 0,
+        sid: start,
+        in_space: false,
+    };
+    let mut b = Reader {
+        i: mid,
+        sid: start,
+        in_space: false,
+    };
+    let a_active = |a: &Reader| a.i < len && (a.i < mid || a.sid != start);
+    loop {
+        // The hot path: both readers on ASCII, one transition each a step.
+        while a_active(&a)
+            && let (Some(&x), Some(&y)) = (bytes.get(a.i), bytes.get(b.i))
+            && x.is_ascii()
+            && y.is_ascii()
+        {
+            a.i += 1;
+            b.i += 1;
+            if a.ascii(dfa, x) && on_match(a.sid) {
+                return Some(true);
             }
-            i += 1;
-            // `char::is_whitespace` on ASCII: tab, line feed, vertical tab,
-            // form feed, carriage return, space. No ASCII is zero-width.
-            let byte = if matches!(b, b'\t'..=b'\r' | b' ') {
-                if in_space {
-                    continue;
-                }
-                in_space = true;
-                b' '
-            } else {
-                in_space = false;
-                b.to_ascii_lowercase()
-            };
-            sid = dfa.next_state(Anchored::No, sid, byte);
-            if dfa.is_special(sid) && dfa.is_match(sid) && on_match(sid) {
+            if b.ascii(dfa, y) && on_match(b.sid) {
                 return Some(true);
             }
         }
-        let Some(c) = text.get(i..).and_then(|rest| rest.chars().next()) else {
-            break;
-        };
-        i += c.len_utf8();
-        if is_zero_width(c) {
-            continue;
-        }
-        let mut feed = |byte: u8| {
-            sid = dfa.next_state(Anchored::No, sid, byte);
-            dfa.is_special(sid) && dfa.is_match(sid) && on_match(sid)
-        };
-        if c.is_whitespace() {
-            if !in_space {
-                in_space = true;
-                if feed(b' ') {
+        // One reader alone on ASCII, once the other is done.
+        if b.i >= len {
+            while a_active(&a)
+                && let Some(&x) = bytes.get(a.i)
+                && x.is_ascii()
+            {
+                a.i += 1;
+                if a.ascii(dfa, x) && on_match(a.sid) {
                     return Some(true);
                 }
             }
-            continue;
-        }
-        in_space = false;
-        for lc in c.to_lowercase() {
-            let lc = if lc == 'ς' { 'σ' } else { lc };
-            let mut buf = [0u8; 4];
-            for &byte in lc.encode_utf8(&mut buf).as_bytes() {
-                if feed(byte) {
+        } else if !a_active(&a) {
+            while let Some(&y) = bytes.get(b.i)
+                && y.is_ascii()
+            {
+                b.i += 1;
+                if b.ascii(dfa, y) && on_match(b.sid) {
                     return Some(true);
                 }
             }
+        }
+        // Then one character for each reader still reading (a non-ASCII
+        // one, or the end).
+        let (more_a, more_b) = (a_active(&a), b.i < len);
+        if !more_a && !more_b {
+            return Some(false);
+        }
+        if more_a && a.char(dfa, text, &mut on_match) {
+            return Some(true);
+        }
+        if more_b && b.char(dfa, text, &mut on_match) {
+            return Some(true);
         }
     }
-    Some(false)
 }
 
 /// A folded copy of a text.
@@ -469,6 +565,56 @@ mod tests {
         }
         // Both outcomes occur, so the comparison says something.
         assert!(matched > 50 && matched < 3950, "{matched} of 4000 matched");
+    }
+
+    /// Long texts are read by two readers (one from the middle): an
+    /// occurrence anywhere, straddling the middle with long runs of
+    /// whitespace and zero-width characters inside it, or in a non-ASCII
+    /// stretch, is found; and every phrase that occurs is reported to
+    /// `on_match` (the fused scan needs them all).
+    #[test]
+    fn the_two_reader_scan_finds_occurrences_across_the_middle() {
+        let set = PhraseSet::new(["ignore previous instructions", "abc", "οδοσ"]);
+        let dfa = set.dfa.as_ref().expect("a DFA");
+        let reference = AhoCorasick::new(&set.phrases).expect("builds");
+        let fillers = ["x", "é", "ab ", "  ", "\u{200B}"];
+        let occurrences = [
+            "ignore previous instructions",
+            "IGNORE      previous\u{200B}\t\n instructions",
+            &format!("ignore{}previous instructions", " ".repeat(300)),
+            &format!("ignore previous{}instructions", "\u{200B} ".repeat(150)),
+            "ab\u{200B}c",
+            "ΟΔΟΣ",
+        ];
+        let mut found = 0;
+        for filler in fillers {
+            for occurrence in occurrences {
+                for before in (0..700).step_by(23) {
+                    let text = format!(
+                        "{}{occurrence}{}",
+                        filler.repeat(before / filler.len().max(1)),
+                        filler.repeat(40)
+                    );
+                    let expected = reference.is_match(&fold(&text, false).text);
+                    assert_eq!(scan(dfa, &text), Some(expected), "{text:?}");
+                    // Every phrase of the reference's matches is reported.
+                    let mut seen = std::collections::BTreeSet::new();
+                    scan_folded(dfa, &text, |sid| {
+                        for m in 0..dfa.match_len(sid) {
+                            seen.insert(dfa.match_pattern(sid, m).as_usize());
+                        }
+                        false
+                    });
+                    let all: std::collections::BTreeSet<usize> = reference
+                        .find_overlapping_iter(&fold(&text, false).text)
+                        .map(|m| m.pattern().as_usize())
+                        .collect();
+                    assert_eq!(seen, all, "{text:?}");
+                    found += usize::from(expected);
+                }
+            }
+        }
+        assert!(found > 500, "{found}");
     }
 
     #[test]
