@@ -215,20 +215,7 @@ impl Reader {
     /// state.
     #[inline(always)]
     fn ascii(&mut self, dfa: &aho_corasick::dfa::DFA, b: u8) -> bool {
-        // `char::is_whitespace` on ASCII: tab, line feed, vertical tab,
-        // form feed, carriage return, space. No ASCII is zero-width.
-        let byte = if matches!(b, b'\t'..=b'\r' | b' ') {
-            if self.in_space {
-                return false;
-            }
-            self.in_space = true;
-            b' '
-        } else {
-            self.in_space = false;
-            b.to_ascii_lowercase()
-        };
-        self.sid = dfa.next_state(Anchored::No, self.sid, byte);
-        dfa.is_special(self.sid) && dfa.is_match(self.sid)
+        fold_step(dfa, b, &mut self.sid, &mut self.in_space)
     }
 
     /// Feeds the character at `i`, any character, folded; `true` when
@@ -276,6 +263,32 @@ impl Reader {
     }
 }
 
+/// Feeds the ASCII byte `b`, folded, to the DFA in state `sid`
+/// (`in_space`: the last character fed was whitespace); whether it entered
+/// a match state.
+#[inline(always)]
+fn fold_step(
+    dfa: &aho_corasick::dfa::DFA,
+    b: u8,
+    sid: &mut aho_corasick::automaton::StateID,
+    in_space: &mut bool,
+) -> bool {
+    // `char::is_whitespace` on ASCII: tab, line feed, vertical tab, form
+    // feed, carriage return, space. No ASCII is zero-width.
+    let byte = if matches!(b, b'\t'..=b'\r' | b' ') {
+        if *in_space {
+            return false;
+        }
+        *in_space = true;
+        b' '
+    } else {
+        *in_space = false;
+        b.to_ascii_lowercase()
+    };
+    *sid = dfa.next_state(Anchored::No, *sid, byte);
+    dfa.is_special(*sid) && dfa.is_match(*sid)
+}
+
 /// Runs `dfa` over `text` folded (as [`fold`] does), folding while
 /// scanning: one pass, no copy. At each match state `on_match` is told the
 /// state; when it returns `true` the scan stops. Returns whether it was
@@ -315,19 +328,35 @@ pub(super) fn scan_folded(
     };
     let a_active = |a: &Reader| a.i < len && (a.i < mid || a.sid != start);
     loop {
-        // The hot path: both readers on ASCII, one transition each a step.
-        while a_active(&a)
-            && let (Some(&x), Some(&y)) = (bytes.get(a.i), bytes.get(b.i))
-            && x.is_ascii()
-            && y.is_ascii()
+        // The hot path: both readers on ASCII, one transition each a step,
+        // on locals (kept in registers), written back before a match is
+        // reported or the loop ends.
         {
-            a.i += 1;
-            b.i += 1;
-            if a.ascii(dfa, x) && on_match(a.sid) {
-                return Some(true);
+            let (mut ia, mut sa, mut wa) = (a.i, a.sid, a.in_space);
+            let (mut ib, mut sb, mut wb) = (b.i, b.sid, b.in_space);
+            let mut matched = false;
+            while ia < len && (ia < mid || sa != start) && ib < len {
+                let (x, y) = (bytes[ia], bytes[ib]);
+                if (x | y) >= 0x80 {
+                    break;
+                }
+                ia += 1;
+                ib += 1;
+                let hit_a = fold_step(dfa, x, &mut sa, &mut wa);
+                let hit_b = fold_step(dfa, y, &mut sb, &mut wb);
+                if hit_a || hit_b {
+                    matched = true;
+                    break;
+                }
             }
-            if b.ascii(dfa, y) && on_match(b.sid) {
-                return Some(true);
+            (a.i, a.sid, a.in_space) = (ia, sa, wa);
+            (b.i, b.sid, b.in_space) = (ib, sb, wb);
+            if matched {
+                let hit = |sid| dfa.is_special(sid) && dfa.is_match(sid);
+                if (hit(a.sid) && on_match(a.sid)) || (hit(b.sid) && on_match(b.sid)) {
+                    return Some(true);
+                }
+                continue;
             }
         }
         // One reader alone on ASCII, once the other is done.
