@@ -68,11 +68,18 @@ fn val<'a>(jit: &'a JitProgram, slot: Slot, ty: &'a Type) -> Val<'a> {
 /// A fresh decision block for `policy` in `arena`.
 pub(crate) fn new_block(jit: &JitProgram, arena: &crate::Arena, policy: u32) -> *mut DecisionBlock {
     let words = std::mem::size_of::<DecisionBlock>() / 8;
-    let block = arena.alloc(words).cast::<DecisionBlock>();
     let fired_words = jit.fired_words.get(policy as usize).copied().unwrap_or(0);
     let redacts = jit.redact_rules.get(policy as usize).copied().unwrap_or(0);
-    let fired = arena.alloc(fired_words) as u64;
-    let redactions = arena.alloc(redacts * 4) as u64;
+    // One allocation: the block, then its fired bits, then its redactions.
+    let memory = arena.alloc(words + fired_words + redacts * 4);
+    let block = memory.cast::<DecisionBlock>();
+    // SAFETY: both offsets lie within the allocation just made.
+    let (fired, redactions) = unsafe {
+        (
+            memory.add(words) as u64,
+            memory.add(words + fired_words) as u64,
+        )
+    };
     // SAFETY: `block` is a fresh, zeroed, 8-aligned allocation of the
     // block's size.
     unsafe {
@@ -357,6 +364,14 @@ pub(crate) extern "C" fn contains(
 fn map_find(map: Slot, key: &str) -> Option<Slot> {
     // SAFETY: a present map slot points to `b` key/value slot pairs.
     let entries = unsafe { std::slice::from_raw_parts(map.a as *const Slot, map.b as usize * 2) };
+    // A few keys: compared in turn, lengths first (most differ).
+    if entries.len() <= 16 {
+        return entries
+            .chunks_exact(2)
+            // SAFETY: keys are string slots.
+            .find(|pair| pair[0].b as usize == key.len() && unsafe { str_of(pair[0]) } == key)
+            .map(|pair| pair[1]);
+    }
     // Keys are sorted by their bytes: a binary search over the pairs, in
     // place (nothing allocated).
     let (mut low, mut high) = (0, entries.len() / 2);
