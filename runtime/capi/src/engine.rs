@@ -1,7 +1,9 @@
 //! Engines: load a bundle, swap in a new revision, look up entrypoints.
 
 use std::ffi::c_char;
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
 
 use pol_runtime::{Engine, Entrypoint, Limits, LiveEngine, Trust};
 
@@ -23,8 +25,10 @@ pub struct PolEngine {
     trust: Trust,
     /// The names behind entrypoint ids: an id is an index here. An id names
     /// a policy, not a position in one revision's program, so it stays
-    /// right when a swap reorders or removes policies.
-    entrypoints: RwLock<Vec<Box<str>>>,
+    /// right when a swap reorders or removes policies. Read on every
+    /// evaluation without a lock (one atomic load); a new name copies the
+    /// table.
+    entrypoints: ArcSwap<Vec<Box<str>>>,
 }
 
 impl PolEngine {
@@ -32,19 +36,14 @@ impl PolEngine {
         PolEngine {
             live: LiveEngine::new(engine),
             trust,
-            entrypoints: RwLock::new(Vec::new()),
+            entrypoints: ArcSwap::from_pointee(Vec::new()),
         }
     }
 
     /// The revision current now, and the entrypoint `id` resolved in it.
     pub(crate) fn resolve(&self, id: u32) -> Result<(Arc<Engine>, Entrypoint), Failure> {
         let engine = self.live.current();
-        // A poisoned lock only means a panic elsewhere while it was held;
-        // the table is append-only, so it is consistent either way.
-        let names = self
-            .entrypoints
-            .read()
-            .unwrap_or_else(PoisonError::into_inner);
+        let names = self.entrypoints.load();
         let Some(name) = names.get(id as usize) else {
             return Err(Failure::new(
                 PolStatus::NoSuchEntrypoint,
@@ -64,24 +63,22 @@ impl PolEngine {
             return Err(missing_entrypoint(&engine, name));
         }
         let position = |names: &[Box<str>]| names.iter().position(|n| &**n == name);
-        let known = position(
-            &self
-                .entrypoints
-                .read()
-                .unwrap_or_else(PoisonError::into_inner),
-        );
-        let index = match known {
+        let index = match position(&self.entrypoints.load()) {
             Some(index) => index,
             None => {
-                let mut names = self
-                    .entrypoints
-                    .write()
-                    .unwrap_or_else(PoisonError::into_inner);
-                // Another thread may have registered it between the locks.
-                position(&names).unwrap_or_else(|| {
-                    names.push(name.into());
-                    names.len() - 1
-                })
+                // Copy the table with the new name; if another thread
+                // changed it meanwhile, this runs again on its table (and
+                // may find the name registered there).
+                let mut index = 0;
+                self.entrypoints.rcu(|names| {
+                    let mut names = Vec::clone(names);
+                    index = position(&names).unwrap_or_else(|| {
+                        names.push(name.into());
+                        names.len() - 1
+                    });
+                    names
+                });
+                index
             }
         };
         u32::try_from(index)

@@ -63,6 +63,16 @@ impl LiveEngine {
         self.current.load_full()
     }
 
+    /// Runs `f` with the engine current now, without taking a reference
+    /// count on it: arc-swap's guard writes nothing that other threads
+    /// share, where [`LiveEngine::current`] increments one counter that
+    /// every evaluating thread touches. For an evaluation that ends inside
+    /// `f`; a swap meanwhile does not wait, and the guard keeps the old
+    /// engine alive until `f` returns.
+    pub fn with_current<T>(&self, f: impl FnOnce(&Engine) -> T) -> T {
+        f(&self.current.load())
+    }
+
     /// Makes `engine` current; returns the engine it replaces.
     pub fn swap(&self, engine: Engine) -> Arc<Engine> {
         self.current.swap(Arc::new(engine))

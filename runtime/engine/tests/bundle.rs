@@ -465,20 +465,29 @@ fn a_live_engine_swaps_revisions_under_load() {
         Engine::from_bundle(&bundle_of("v0"), &Trust::any()).unwrap(),
     ));
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    // Half the workers hold the engine by `current` (a reference count),
+    // half by `with_current` (a guard).
     let workers: Vec<_> = (0..4)
-        .map(|_| {
+        .map(|w| {
             let live = live.clone();
             let stop = stop.clone();
             std::thread::spawn(move || {
                 let mut seen = std::collections::BTreeSet::new();
-                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                    let engine = live.current();
-                    let (allowed, reasons) = tool(&engine, "search");
+                let check = |engine: &Engine| {
+                    let (allowed, reasons) = tool(engine, "search");
                     // The decision matches the revision of the engine that
                     // made it: never a mix of two.
                     let revision = engine.revision().unwrap().to_string();
                     assert!(allowed);
                     assert_eq!(reasons, [format!("allowed in {revision}")]);
+                    revision
+                };
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let revision = if w % 2 == 0 {
+                        check(&live.current())
+                    } else {
+                        live.with_current(check)
+                    };
                     seen.insert(revision);
                 }
                 seen
