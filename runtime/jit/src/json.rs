@@ -132,33 +132,11 @@ impl<'de> DeserializeSeed<'de> for FrameSeed<'_, '_> {
 }
 
 /// Reads an object key into the arena (a string slot), without allocating.
-struct KeySeed<'c, 'a>(&'c Cx<'a>);
-
-/// Reads a map's key: a [`KeySeed`] under the string limit, measured.
-struct MapKeySeed<'c, 'a>(&'c Cx<'a>);
-
-impl<'de> DeserializeSeed<'de> for MapKeySeed<'_, '_> {
-    type Value = Slot;
-
-    fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<Slot, D::Error> {
-        deserializer.deserialize_str(self)
-    }
-}
-
-impl<'de> Visitor<'de> for MapKeySeed<'_, '_> {
-    type Value = Slot;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a key")
-    }
-
-    fn visit_str<E: de::Error>(self, s: &str) -> Result<Slot, E> {
-        if s.len() > self.0.limits.max_string {
-            return Err(refuse());
-        }
-        self.0.saw_string(s.len());
-        Ok(self.0.arena.string(s))
-    }
+/// A map's key (`map_key`) is data: it is held to the string limit and
+/// measured; a record's field name is not.
+struct KeySeed<'c, 'a> {
+    cx: &'c Cx<'a>,
+    map_key: bool,
 }
 
 impl<'de> DeserializeSeed<'de> for KeySeed<'_, '_> {
@@ -177,7 +155,13 @@ impl<'de> Visitor<'de> for KeySeed<'_, '_> {
     }
 
     fn visit_str<E: de::Error>(self, s: &str) -> Result<Slot, E> {
-        Ok(self.0.arena.string(s))
+        if self.map_key {
+            if s.len() > self.cx.limits.max_string {
+                return Err(refuse());
+            }
+            self.cx.saw_string(s.len());
+        }
+        Ok(self.cx.arena.string(s))
     }
 }
 
@@ -340,7 +324,7 @@ impl<'de> Visitor<'de> for FrameSeed<'_, '_> {
                     ty: value_ty,
                     depth: self.depth + 1,
                 };
-                while let Some(key) = map.next_key_seed(MapKeySeed(cx))? {
+                while let Some(key) = map.next_key_seed(KeySeed { cx, map_key: true })? {
                     if cx.stacks.borrow().pairs.len() - mark >= cx.limits.max_collection {
                         return Err(refuse());
                     }
@@ -385,7 +369,7 @@ impl<'de> Visitor<'de> for FrameSeed<'_, '_> {
                     stacks.seen.resize(seen_mark + fields, false);
                     (mark, seen_mark)
                 };
-                while let Some(key) = map.next_key_seed(KeySeed(cx))? {
+                while let Some(key) = map.next_key_seed(KeySeed { cx, map_key: false })? {
                     let name = text_of(key);
                     match schema.fields.iter().position(|f| f.name == name) {
                         Some(index) => {
@@ -422,7 +406,7 @@ impl<'de> Visitor<'de> for FrameSeed<'_, '_> {
             }
             Type::Finding => {
                 let mut parts: [Option<Slot>; 4] = [None; 4];
-                while let Some(key) = map.next_key_seed(KeySeed(cx))? {
+                while let Some(key) = map.next_key_seed(KeySeed { cx, map_key: false })? {
                     let (index, ty) = match text_of(key) {
                         "kind" => (0, &Type::String),
                         "start" => (1, &Type::Int),
