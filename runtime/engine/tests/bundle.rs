@@ -280,19 +280,7 @@ fn signatures_must_come_from_a_trusted_key() {
 /// Rewrites the sections of a bundle with a fresh (unsigned) header, as a
 /// forger without the key would.
 fn reassemble(manifest: &[u8], payload: &[u8]) -> Vec<u8> {
-    use sha2::Digest as _;
-    let mut out = bundle::MAGIC.to_vec();
-    out.extend_from_slice(&1u16.to_le_bytes());
-    out.extend_from_slice(&0u16.to_le_bytes());
-    out.extend_from_slice(&(manifest.len() as u32).to_le_bytes());
-    out.extend_from_slice(&(payload.len() as u32).to_le_bytes());
-    let mut hasher = sha2::Sha256::new();
-    hasher.update(manifest);
-    hasher.update(payload);
-    out.extend_from_slice(&hasher.finalize());
-    out.extend_from_slice(manifest);
-    out.extend_from_slice(payload);
-    out
+    bundle::assemble(manifest, payload, None).expect("frames")
 }
 
 fn manifest_of(program: &Program) -> serde_json::Value {

@@ -347,12 +347,27 @@ pub fn write(
     };
     let manifest = serde_json::to_vec_pretty(&manifest)
         .map_err(|e| BundleError::Unwritable(format!("the manifest does not encode: {e}")))?;
+    let out = assemble(&manifest, &payload, signer)?;
+    // What the reader refuses (a manifest nested past JSON's depth limit)
+    // is refused here instead.
+    read_manifest(&out, &Trust::any()).map_err(|e| BundleError::Unwritable(e.to_string()))?;
+    Ok(out)
+}
+
+/// Frames a manifest and a payload as a bundle (header, hash, sections and,
+/// with `signer`, the signature), as [`write`] does, without checking that
+/// they agree: for tests and tools that build bundles by hand. The reader
+/// refuses any disagreement between the two.
+pub fn assemble(
+    manifest: &[u8],
+    payload: &[u8],
+    signer: Option<&SecretKey>,
+) -> Result<Vec<u8>, BundleError> {
     let length = |bytes: &[u8], what: &str| {
         u32::try_from(bytes.len())
             .map_err(|_| BundleError::Unwritable(format!("the {what} is larger than 4 GiB")))
     };
-    let (manifest_len, payload_len) =
-        (length(&manifest, "manifest")?, length(&payload, "program")?);
+    let (manifest_len, payload_len) = (length(manifest, "manifest")?, length(payload, "program")?);
     let mut out = Vec::with_capacity(HEADER_LEN + manifest.len() + payload.len() + SIGNATURE_LEN);
     out.extend_from_slice(&MAGIC);
     out.extend_from_slice(&BUNDLE_VERSION.to_le_bytes());
@@ -361,18 +376,15 @@ pub fn write(
     out.extend_from_slice(&manifest_len.to_le_bytes());
     out.extend_from_slice(&payload_len.to_le_bytes());
     let mut hasher = Sha256::new();
-    hasher.update(&manifest);
-    hasher.update(&payload);
+    hasher.update(manifest);
+    hasher.update(payload);
     out.extend_from_slice(&hasher.finalize());
-    out.extend_from_slice(&manifest);
-    out.extend_from_slice(&payload);
+    out.extend_from_slice(manifest);
+    out.extend_from_slice(payload);
     if let Some(key) = signer {
         let signature = key.0.sign(&out);
         out.extend_from_slice(&signature.to_bytes());
     }
-    // What the reader refuses (a manifest nested past JSON's depth limit)
-    // is refused here instead.
-    read_manifest(&out, &Trust::any()).map_err(|e| BundleError::Unwritable(e.to_string()))?;
     Ok(out)
 }
 

@@ -703,19 +703,7 @@ fn reseal(base: &[u8], plan: &Plan, rewrite: bool) -> Vec<u8> {
     let mut manifest: Manifest = serde_json::from_slice(manifest).expect("a valid manifest");
     manifest.content_hash = format!("sha256:{}", bundle::hex(&Sha256::digest(&payload)));
     let manifest = serde_json::to_vec_pretty(&manifest).expect("a manifest encodes");
-    let mut out = Vec::with_capacity(bundle::HEADER_LEN + manifest.len() + payload.len());
-    out.extend_from_slice(&bundle::MAGIC);
-    out.extend_from_slice(&bundle::BUNDLE_VERSION.to_le_bytes());
-    out.extend_from_slice(&0u16.to_le_bytes());
-    out.extend_from_slice(&(manifest.len() as u32).to_le_bytes());
-    out.extend_from_slice(&(payload.len() as u32).to_le_bytes());
-    let mut hasher = Sha256::new();
-    hasher.update(&manifest);
-    hasher.update(&payload);
-    out.extend_from_slice(&hasher.finalize());
-    out.extend_from_slice(&manifest);
-    out.extend_from_slice(&payload);
-    out
+    bundle::assemble(&manifest, &payload, None).expect("frames")
 }
 
 // ---------------------------------------------------------------- jit_vs_interp
