@@ -302,7 +302,7 @@ impl std::fmt::Debug for Native {
 
 thread_local! {
     /// Each thread's scratch space, reused by its evaluations.
-    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::new());
+    static SCRATCH: RefCell<Scratch> = const { RefCell::new(Scratch::new()) };
 }
 
 impl Native {

@@ -71,8 +71,10 @@ const FIRST_CHUNK: usize = 4096;
 
 impl Arena {
     /// An empty arena; it allocates its first chunk when first used.
-    pub fn new() -> Arena {
-        Arena::default()
+    pub const fn new() -> Arena {
+        Arena {
+            chunks: RefCell::new(Vec::new()),
+        }
     }
 
     /// `words` zeroed words; the address stays valid until the next reset.

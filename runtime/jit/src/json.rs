@@ -31,6 +31,17 @@ pub(crate) struct Stacks {
     seen: Vec<bool>,
 }
 
+impl Stacks {
+    /// Empty stacks.
+    pub(crate) const fn new() -> Stacks {
+        Stacks {
+            slots: Vec::new(),
+            pairs: Vec::new(),
+            seen: Vec::new(),
+        }
+    }
+}
+
 /// The input was refused; the reference decoder says why.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Refused;

@@ -332,9 +332,15 @@ unsafe impl Send for Prepared {}
 unsafe impl Sync for Prepared {}
 
 impl Scratch {
-    /// Empty scratch space.
-    pub fn new() -> Scratch {
-        Scratch::default()
+    /// Empty scratch space (it allocates when first used), also in a
+    /// constant: a host's thread-local needs no lazy initialization.
+    pub const fn new() -> Scratch {
+        Scratch {
+            arena: Arena::new(),
+            lets: Vec::new(),
+            let_state: Vec::new(),
+            stacks: json::Stacks::new(),
+        }
     }
 }
 
