@@ -38,7 +38,8 @@ const MAX_PATTERNS: usize = 64;
 /// A phrase set and a pattern set, scanned together.
 #[derive(Debug, Clone)]
 pub struct FusedScan {
-    dfa: aho_corasick::dfa::DFA,
+    /// `None` when there is nothing to look for (no phrase, no literal).
+    dfa: Option<aho_corasick::dfa::DFA>,
     /// DFA pattern ids below this are phrases; the others are literals.
     phrases: usize,
     /// For each literal, the patterns it is required by (a bit each).
@@ -97,16 +98,14 @@ impl FusedScan {
             return None;
         }
         let dfa = if needles.is_empty() {
-            // Nothing to look for: a DFA that never matches.
-            aho_corasick::dfa::DFA::builder()
-                .match_kind(MatchKind::Standard)
-                .build(["\u{0}never\u{0}"])
-                .ok()?
+            None
         } else {
-            aho_corasick::dfa::DFA::builder()
-                .match_kind(MatchKind::Standard)
-                .build(&needles)
-                .ok()?
+            Some(
+                aho_corasick::dfa::DFA::builder()
+                    .match_kind(MatchKind::Standard)
+                    .build(&needles)
+                    .ok()?,
+            )
         };
         Some(FusedScan {
             dfa,
@@ -125,7 +124,6 @@ impl FusedScan {
             pattern: false,
         };
         let mut checked = 0u64;
-        let dfa = &self.dfa;
         let confirm = |candidates: u64, checked: &mut u64| -> bool {
             let mut fresh = candidates & !*checked;
             *checked |= fresh;
@@ -138,19 +136,21 @@ impl FusedScan {
             }
             false
         };
-        phrase::scan_folded(dfa, text, |sid| {
-            for m in 0..dfa.match_len(sid) {
-                let id = dfa.match_pattern(sid, m).as_usize();
-                if id < self.phrases {
-                    answers.phrase = true;
-                } else if !answers.pattern
-                    && let Some(&candidates) = self.literal_patterns.get(id - self.phrases)
-                {
-                    answers.pattern = confirm(candidates, &mut checked);
+        if let Some(dfa) = &self.dfa {
+            phrase::scan_folded(dfa, text, |sid| {
+                for m in 0..dfa.match_len(sid) {
+                    let id = dfa.match_pattern(sid, m).as_usize();
+                    if id < self.phrases {
+                        answers.phrase = true;
+                    } else if !answers.pattern
+                        && let Some(&candidates) = self.literal_patterns.get(id - self.phrases)
+                    {
+                        answers.pattern = confirm(candidates, &mut checked);
+                    }
                 }
-            }
-            answers.phrase && answers.pattern
-        });
+                answers.phrase && answers.pattern
+            });
+        }
         if !answers.pattern {
             answers.pattern = confirm(self.unfiltered, &mut checked);
         }
@@ -434,5 +434,23 @@ mod tests {
         assert!(FusedScan::new(&phrases, &many).is_none());
         assert!(FusedScan::new(&phrases, &["("]).is_none());
         assert!(FusedScan::new(&phrases, &[] as &[&str]).is_some());
+        // Nothing to look for in one pass: the patterns still run.
+        let none = PhraseSet::new(Vec::<&str>::new());
+        let blank = FusedScan::new(&none, &[r"^\s*$"]).expect("builds");
+        assert!(blank.dfa.is_none());
+        assert_eq!(
+            blank.scan("  "),
+            Answers {
+                phrase: false,
+                pattern: true
+            }
+        );
+        assert_eq!(
+            blank.scan("x"),
+            Answers {
+                phrase: false,
+                pattern: false
+            }
+        );
     }
 }
