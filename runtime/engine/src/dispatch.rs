@@ -479,9 +479,9 @@ impl CompiledBuiltins {
 }
 
 impl CompiledBuiltins {
-    /// Builds the one-pass scan of each `(phrases, patterns)` pair, two
+    /// Builds the one-pass scan of `(phrases, patterns)` pairs, two
     /// collections compiled here that the program applies to the same text
-    /// ([`fusable_pairs`]). A pair that cannot be fused (a pattern list
+    /// ([`fusable_pairs`]), each set in at most one pair (the first). A pair that cannot be fused (a pattern list
     /// that does not compile, too many patterns, too large an automaton)
     /// keeps its two separate matchers.
     pub fn fuse<'v>(&mut self, pairs: impl IntoIterator<Item = (&'v Value, &'v Value)>) {
@@ -489,7 +489,10 @@ impl CompiledBuiltins {
             let (Some(p), Some(r)) = (identity(Some(phrases)), identity(Some(patterns))) else {
                 continue;
             };
-            if self.fused.iter().any(|(key, _)| *key == (p, r)) {
+            // Each set in one fused scan at most: a call finds its set's
+            // scan by the set alone, so a second scan of it would be built
+            // and never used.
+            if self.fused.iter().any(|((fp, fr), _)| *fp == p || *fr == r) {
                 continue;
             }
             let (Some(set), Some(items)) = (self.phrases.get(&p), patterns.elements()) else {

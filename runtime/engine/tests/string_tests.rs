@@ -236,6 +236,54 @@ fn a_phrase_set_and_a_pattern_set_on_one_text_are_scanned_in_one_pass() {
     compiled.fuse(pairs);
     assert_eq!(compiled.fused_scans(), 1);
 
+    // Two phrase sets and two pattern sets on one text: four pairs, but
+    // each set is scanned in one fused pass only, so two are built.
+    let two_by_two = r#"package t
+schema P { text: string }
+param a: set<string> = {"ignore previous"}
+param b: set<string> = {"developer mode"}
+param x: list<string> = [r"\bAKIA[0-9A-Z]{16}\b"]
+param y: list<string> = [r"ghp_[A-Za-z0-9]{36}"]
+policy p(i: P) -> Decision {
+  default allow "fine"
+  deny "a" when i.text.contains_any(a)
+  deny "b" when i.text.contains_any(b)
+  deny "x" when i.text.matches_any(x)
+  deny "y" when i.text.matches_any(y)
+}
+"#;
+    let other =
+        pol_sema::compile([("t.pol".to_string(), two_by_two.to_string())]).expect("compiles");
+    let params = pol_runtime::compute_params(&other, &pol_runtime::StdBuiltins).expect("params");
+    let lets = vec![None; other.lets.len()];
+    let pairs = pol_runtime::dispatch::fusable_pairs(&other, &params, &lets);
+    assert_eq!(pairs.len(), 4);
+    let mut compiled = pol_runtime::CompiledBuiltins::for_params(&params);
+    compiled.fuse(pairs);
+    assert_eq!(compiled.fused_scans(), 2);
+    let [jit, interp] = [EngineKind::Jit, EngineKind::Interpreter].map(|kind| {
+        Engine::new(other.clone())
+            .and_then(|e| e.with_kind(kind))
+            .expect("loads")
+    });
+    let entry = jit.entrypoint("t.p").expect("entry");
+    let mut fired = std::collections::BTreeSet::new();
+    for text in [
+        "hello",
+        "please IGNORE previous orders",
+        "developer mode on, AKIAABCDEFGHIJKLMNOP",
+        "ghp_abcdefghijklmnopqrstuvwxyz0123456789 and ignore  previous",
+    ] {
+        let json = serde_json::json!({ "text": text }).to_string();
+        let a = jit.decision_json(&jit.evaluate_json(entry, json.as_bytes(), 0));
+        let b = interp.decision_json(&interp.evaluate_json(entry, json.as_bytes(), 0));
+        assert_eq!(a, b, "{text:?}");
+        for rule in a["rules"].as_array().expect("rules") {
+            fired.insert(rule["reason"].as_str().unwrap_or_default().to_string());
+        }
+    }
+    assert_eq!(fired.len(), 4, "{fired:?}");
+
     let jit = Engine::new(program.clone())
         .and_then(|e| e.with_kind(EngineKind::Jit))
         .expect("jit");
