@@ -451,17 +451,11 @@ impl CompiledBuiltins {
                 }
                 continue;
             }
-            let Some(items) = value.elements() else {
-                continue;
-            };
-            let strings: Option<Vec<&str>> = items
-                .iter()
-                .map(|v| match v {
-                    Value::String(s) => Some(&**s),
-                    _ => None,
-                })
-                .collect();
-            let (Some(strings), Some(key)) = (strings, identity(Some(value))) else {
+            // Error messages unused: a collection that is not of strings is skipped.
+            let (Ok(strings), Some(key)) = (
+                strings(Builtin::StrContainsAny, Some(value)),
+                identity(Some(value)),
+            ) else {
                 continue;
             };
             compiled.phrases.insert(
@@ -481,9 +475,10 @@ impl CompiledBuiltins {
 impl CompiledBuiltins {
     /// Builds the one-pass scan of `(phrases, patterns)` pairs, two
     /// collections compiled here that the program applies to the same text
-    /// ([`fusable_pairs`]), each set in at most one pair (the first). A pair that cannot be fused (a pattern list
-    /// that does not compile, too many patterns, too large an automaton)
-    /// keeps its two separate matchers.
+    /// ([`fusable_pairs`]), each set in at most one pair (the first). A
+    /// pair that cannot be fused (a pattern list that does not compile, too
+    /// many patterns, too large an automaton) keeps its two separate
+    /// matchers.
     pub fn fuse<'v>(&mut self, pairs: impl IntoIterator<Item = (&'v Value, &'v Value)>) {
         for (phrases, patterns) in pairs {
             let (Some(p), Some(r)) = (identity(Some(phrases)), identity(Some(patterns))) else {
@@ -495,17 +490,13 @@ impl CompiledBuiltins {
             if self.fused.iter().any(|((fp, fr), _)| *fp == p || *fr == r) {
                 continue;
             }
-            let (Some(set), Some(items)) = (self.phrases.get(&p), patterns.elements()) else {
+            let (Some(set), Ok(texts)) = (
+                self.phrases.get(&p),
+                strings(Builtin::StrMatchesAny, Some(patterns)),
+            ) else {
                 continue;
             };
-            let strings: Option<Vec<&str>> = items
-                .iter()
-                .map(|v| match v {
-                    Value::String(s) => Some(&**s),
-                    _ => None,
-                })
-                .collect();
-            if let Some(scan) = strings.and_then(|s| builtins::scan::FusedScan::new(set, &s)) {
+            if let Some(scan) = builtins::scan::FusedScan::new(set, &texts) {
                 self.fused.push(((p, r), scan));
             }
         }
