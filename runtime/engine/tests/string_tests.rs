@@ -7,6 +7,15 @@
 
 use pol_runtime::{Engine, EngineKind};
 
+/// `program` loaded on the JIT and on the interpreter.
+fn jit_and_interpreter(program: &pol_ir::ir::Program) -> [Engine; 2] {
+    [EngineKind::Jit, EngineKind::Interpreter].map(|kind| {
+        Engine::new(program.clone())
+            .and_then(|e| e.with_kind(kind))
+            .expect("loads")
+    })
+}
+
 const POLICY: &str = r#"package t
 schema In { s: string, t: string?, xs: list<string>, ys: set<string>, zs: list<string?> }
 policy p(i: In) -> Decision {
@@ -25,12 +34,7 @@ policy p(i: In) -> Decision {
 #[test]
 fn both_engines_decide_string_tests_alike() {
     let program = pol_sema::compile([("t.pol".to_string(), POLICY.to_string())]).expect("compiles");
-    let jit = Engine::new(program.clone())
-        .and_then(|e| e.with_kind(EngineKind::Jit))
-        .expect("jit");
-    let interp = Engine::new(program)
-        .and_then(|e| e.with_kind(EngineKind::Interpreter))
-        .expect("interp");
+    let [jit, interp] = jit_and_interpreter(&program);
     let entry = jit.entrypoint("t.p").expect("entry");
     let strings = ["", "a", "ab", "abz", "b"];
     let mut cases = 0;
@@ -114,12 +118,7 @@ policy p(i: In) -> Decision {
 fn both_engines_decide_membership_alike() {
     let program =
         pol_sema::compile([("t.pol".to_string(), MEMBERSHIP.to_string())]).expect("compiles");
-    let jit = Engine::new(program.clone())
-        .and_then(|e| e.with_kind(EngineKind::Jit))
-        .expect("jit");
-    let interp = Engine::new(program)
-        .and_then(|e| e.with_kind(EngineKind::Interpreter))
-        .expect("interp");
+    let [jit, interp] = jit_and_interpreter(&program);
     let entry = jit.entrypoint("t.p").expect("entry");
     let mut outcomes = std::collections::BTreeSet::new();
     let mut cases = 0;
@@ -261,11 +260,7 @@ policy p(i: P) -> Decision {
     let mut compiled = pol_runtime::CompiledBuiltins::for_params(&params);
     compiled.fuse(pairs);
     assert_eq!(compiled.fused_scans(), 2);
-    let [jit, interp] = [EngineKind::Jit, EngineKind::Interpreter].map(|kind| {
-        Engine::new(other.clone())
-            .and_then(|e| e.with_kind(kind))
-            .expect("loads")
-    });
+    let [jit, interp] = jit_and_interpreter(&other);
     let entry = jit.entrypoint("t.p").expect("entry");
     let mut fired = std::collections::BTreeSet::new();
     for text in [
@@ -284,12 +279,7 @@ policy p(i: P) -> Decision {
     }
     assert_eq!(fired.len(), 4, "{fired:?}");
 
-    let jit = Engine::new(program.clone())
-        .and_then(|e| e.with_kind(EngineKind::Jit))
-        .expect("jit");
-    let interp = Engine::new(program)
-        .and_then(|e| e.with_kind(EngineKind::Interpreter))
-        .expect("interp");
+    let [jit, interp] = jit_and_interpreter(&program);
     let entry = jit.entrypoint("bench.w3.prompt").expect("entry");
     let filler = "Summarize the quarterly report for the team and list the open items. ";
     let prompts = [
